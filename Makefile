@@ -1,0 +1,65 @@
+# Book-page OCR: synthetic data, CRNN training, page OCR.
+# Every target installs the pinned environment first if it is missing or stale.
+# Override variables on the command line, e.g. `make synth N=200000 WORKERS=2`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+## PYTHON: interpreter used to create the virtual environment
+PYTHON ?= python3.11
+## VENV: virtual environment directory
+VENV ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+## N: number of synthetic lines for `make synth`
+N ?= 20000
+## NAME: synthetic data set name: data/synth/$(NAME)
+NAME ?= default
+## WORKERS: parallel worker processes for data generation
+WORKERS ?= 2
+## SYNTH_CFG: synthetic data configuration
+SYNTH_CFG ?= configs/synth.yaml
+## TRAIN_CFG: training configuration
+TRAIN_CFG ?= configs/train.yaml
+## RUN: training output directory
+RUN ?= runs/$(NAME)
+## IMG: page image for `make eval`
+IMG ?= ../shared/reference/20000-leagues-006.jpg
+## GT: its transcription
+GT ?= ../shared/reference/20000-leagues-006.gt.txt
+## PYTEST_ARGS: extra arguments for pytest, e.g. -m "not slow"
+PYTEST_ARGS ?= 
+
+export NO_ALBUMENTATIONS_UPDATE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help install demo test test-fast lint
+
+help: ## list targets and overridable variables
+	@echo "Targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "Variables (override as VAR=value):"
+	@awk '/^## [A-Z_]+: /{doc=$$0; sub(/^## [A-Z_]+: /,"",doc); next} /^[A-Z_]+ \?= /{if(doc!=""){v=$$0; sub(/ \?= .*/,"",v); d=$$0; sub(/^[A-Z_]+ \?= /,"",d); printf "  %-12s %s\n  %-12s   (default: %s)\n", v, doc, "", d}; doc=""}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.txt requirements-nodeps.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=..." >&2; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## create $(VENV) and install the pinned packages (idempotent)
+
+demo: $(STAMP) ## OCR a sample page (the README's first command)
+	$(PY) scripts/ocr_page.py --demo
+
+test: $(STAMP) ## run the whole test suite, slow tests included
+	$(PY) -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+test-fast: $(STAMP) ## run the tests not marked slow
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+lint: $(STAMP) ## ruff check
+	$(VENV)/bin/ruff check .

@@ -1,0 +1,169 @@
+"""Character and word error rates, and a line alignment for error reports.
+
+Both rates are Levenshtein distances (``editdistance``) divided by the reference
+length, micro-averaged: the distances of all lines (or pages) are summed and
+divided by the summed reference lengths, so long lines weigh more than short
+ones. Texts are NFC-normalized and their whitespace collapsed first; with
+``fold=True`` typographic quotes, dashes and the ellipsis are folded to ASCII
+as well, which separates "wrong letter" errors from "curly vs straight quote"
+errors.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import editdistance
+
+_TYPOGRAPHY_FOLDS = str.maketrans(
+    {
+        "\u201c": '"',  # “
+        "\u201d": '"',  # ”
+        "\u201e": '"',  # „
+        "\u00ab": '"',  # «
+        "\u00bb": '"',  # »
+        "\u2018": "'",  # ‘
+        "\u2019": "'",  # ’
+        "\u201a": "'",  # ‚
+        "\u2032": "'",  # ′
+        "\u2014": "-",  # —
+        "\u2013": "-",  # –
+        "\u2012": "-",  # ‒
+        "\u2010": "-",  # ‐
+        "\u2011": "-",  # non-breaking hyphen
+        "\u2026": "...",  # …
+        "\u00a0": " ",  # no-break space
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def fold_typography(text: str) -> str:
+    """Map typographic quotes, dashes and the ellipsis to their ASCII stand-ins."""
+    return text.translate(_TYPOGRAPHY_FOLDS)
+
+
+def normalize_for_scoring(text: str, fold: bool = False) -> str:
+    """NFC, optional typography folding, whitespace runs collapsed to one space, stripped."""
+    text = unicodedata.normalize("NFC", text)
+    if fold:
+        text = fold_typography(text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class ErrorRate:
+    """``errors`` edit operations against ``reference_length`` reference units."""
+
+    errors: int
+    reference_length: int
+
+    @property
+    def rate(self) -> float:
+        """errors / reference length; an empty reference scores 0.0 if nothing was inserted, else 1.0."""
+        if self.reference_length == 0:
+            return 0.0 if self.errors == 0 else 1.0
+        return self.errors / self.reference_length
+
+    def __add__(self, other: ErrorRate) -> ErrorRate:
+        return ErrorRate(self.errors + other.errors, self.reference_length + other.reference_length)
+
+
+def _as_list(texts: str | Sequence[str]) -> list[str]:
+    return [texts] if isinstance(texts, str) else list(texts)
+
+
+def _paired(references: str | Sequence[str], hypotheses: str | Sequence[str]) -> list[tuple[str, str]]:
+    refs, hyps = _as_list(references), _as_list(hypotheses)
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    return list(zip(refs, hyps, strict=True))
+
+
+def character_errors(
+    references: str | Sequence[str], hypotheses: str | Sequence[str], fold: bool = False
+) -> ErrorRate:
+    """Micro-averaged character edit distance over paired texts."""
+    total = ErrorRate(0, 0)
+    for ref, hyp in _paired(references, hypotheses):
+        ref, hyp = normalize_for_scoring(ref, fold), normalize_for_scoring(hyp, fold)
+        total += ErrorRate(editdistance.eval(ref, hyp), len(ref))
+    return total
+
+
+def word_errors(
+    references: str | Sequence[str], hypotheses: str | Sequence[str], fold: bool = False
+) -> ErrorRate:
+    """Micro-averaged edit distance over whitespace-separated tokens."""
+    total = ErrorRate(0, 0)
+    for ref, hyp in _paired(references, hypotheses):
+        ref_words = normalize_for_scoring(ref, fold).split()
+        hyp_words = normalize_for_scoring(hyp, fold).split()
+        total += ErrorRate(editdistance.eval(ref_words, hyp_words), len(ref_words))
+    return total
+
+
+def cer(references: str | Sequence[str], hypotheses: str | Sequence[str], fold: bool = False) -> float:
+    """Character error rate (see the module docstring for normalization)."""
+    return character_errors(references, hypotheses, fold).rate
+
+
+def wer(references: str | Sequence[str], hypotheses: str | Sequence[str], fold: bool = False) -> float:
+    """Word error rate on whitespace tokens (see the module docstring for normalization)."""
+    return word_errors(references, hypotheses, fold).rate
+
+
+@dataclass(frozen=True)
+class LinePair:
+    """One row of an alignment: a reference line, a hypothesis line, or both."""
+
+    reference: str | None
+    hypothesis: str | None
+
+    @property
+    def errors(self) -> int:
+        ref = normalize_for_scoring(self.reference or "")
+        hyp = normalize_for_scoring(self.hypothesis or "")
+        return int(editdistance.eval(ref, hyp))
+
+
+def align_lines(references: Sequence[str], hypotheses: Sequence[str]) -> list[LinePair]:
+    """Pair hypothesis lines with reference lines, in order, minimizing total character edits.
+
+    A dynamic programme over the two line sequences: pairing two lines costs their
+    edit distance, leaving a line unpaired costs its length. Missing lines come out
+    as ``LinePair(ref, None)``, spurious ones as ``LinePair(None, hyp)``.
+    """
+    refs = [normalize_for_scoring(r) for r in references]
+    hyps = [normalize_for_scoring(h) for h in hypotheses]
+    n, m = len(refs), len(hyps)
+    # cost[i][j]: best cost of aligning refs[:i] with hyps[:j]
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        cost[i][0] = cost[i - 1][0] + max(len(refs[i - 1]), 1)
+    for j in range(1, m + 1):
+        cost[0][j] = cost[0][j - 1] + max(len(hyps[j - 1]), 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i][j] = min(
+                cost[i - 1][j - 1] + editdistance.eval(refs[i - 1], hyps[j - 1]),
+                cost[i - 1][j] + max(len(refs[i - 1]), 1),
+                cost[i][j - 1] + max(len(hyps[j - 1]), 1),
+            )
+    pairs: list[LinePair] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + editdistance.eval(refs[i - 1], hyps[j - 1]):
+            pairs.append(LinePair(references[i - 1], hypotheses[j - 1]))
+            i, j = i - 1, j - 1
+        elif i > 0 and cost[i][j] == cost[i - 1][j] + max(len(refs[i - 1]), 1):
+            pairs.append(LinePair(references[i - 1], None))
+            i -= 1
+        else:
+            pairs.append(LinePair(None, hypotheses[j - 1]))
+            j -= 1
+    pairs.reverse()
+    return pairs
