@@ -1,0 +1,108 @@
+"""Checkpoints: a directory with the model and everything needed to use or reproduce it.
+
+    model.keras     the recognizer (Keras 3 format, loads with safe_mode=True)
+    charset.json    the alphabet (crnn.charset.Charset), blank at index 0
+    config.json     the resolved training config (model architecture included) and line geometry
+    metadata.json   seed, data manifest reference, metrics, git commit, parameter count
+
+A checkpoint is written to a temporary directory and renamed into place, so a
+reader never sees a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crnn.charset import Charset
+from crnn.config import ConfigError, from_dict, to_dict
+from crnn.lines import LineGeometry
+from crnn.model import ModelConfig, logit_lengths, prepare_images
+
+CHECKPOINT_FILES = {
+    "model": "model.keras",
+    "charset": "charset.json",
+    "config": "config.json",
+    "metadata": "metadata.json",
+}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, incomplete or inconsistent."""
+
+
+def save_checkpoint(directory: Path, model: Any, charset: Charset, geometry: LineGeometry, train_config: Any,
+                    metadata: dict[str, Any]) -> None:
+    directory = Path(directory)
+    tmp = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / CHECKPOINT_FILES["model"])
+    charset.save(tmp / CHECKPOINT_FILES["charset"])
+    config = {"train": to_dict(train_config), "geometry": to_dict(geometry)}
+    (tmp / CHECKPOINT_FILES["config"]).write_text(json.dumps(config, indent=1, ensure_ascii=False),
+                                                  encoding="utf-8")
+    (tmp / CHECKPOINT_FILES["metadata"]).write_text(json.dumps(metadata, indent=1, ensure_ascii=False),
+                                                    encoding="utf-8")
+    if directory.exists():
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, directory)
+
+
+@dataclass
+class Recognizer:
+    """A loaded checkpoint: model, charset, model config and line geometry."""
+
+    model: Any
+    charset: Charset
+    model_config: ModelConfig
+    geometry: LineGeometry
+    metadata: dict[str, Any]
+    path: Path
+
+    def logits(self, lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and frame counts for normalized line images (one batch, padded to the widest)."""
+        images, widths = prepare_images(lines)
+        logits = np.asarray(self.model(images, training=False))
+        return logits, logit_lengths(widths, self.model_config)
+
+
+def load_checkpoint(directory: str | Path) -> Recognizer:
+    """Load a checkpoint directory; raises ``CheckpointError`` with a one-line reason."""
+    directory = Path(directory)
+    missing = [name for name in CHECKPOINT_FILES.values() if not (directory / name).is_file()]
+    if missing:
+        raise CheckpointError(f"checkpoint {directory} is missing {', '.join(missing)}")
+    try:
+        charset = Charset.load(directory / CHECKPOINT_FILES["charset"])
+        config = json.loads((directory / CHECKPOINT_FILES["config"]).read_text(encoding="utf-8"))
+        model_config = from_dict(ModelConfig, config["train"]["model"])
+        geometry = from_dict(LineGeometry, config["geometry"])
+        metadata = json.loads((directory / CHECKPOINT_FILES["metadata"]).read_text(encoding="utf-8"))
+    except (ValueError, KeyError, ConfigError) as exc:
+        raise CheckpointError(f"checkpoint {directory} has an unreadable config or charset: {exc}") from None
+    import keras
+
+    try:
+        model = keras.saving.load_model(directory / CHECKPOINT_FILES["model"], compile=False, safe_mode=True)
+    except Exception as exc:
+        raise CheckpointError(f"cannot load {directory / CHECKPOINT_FILES['model']}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    classes = int(model.output_shape[-1])
+    if classes != charset.num_classes:
+        raise CheckpointError(
+            f"checkpoint {directory}: the model outputs {classes} classes but its charset has "
+            f"{charset.num_classes} (characters + blank)"
+        )
+    return Recognizer(model, charset, model_config, geometry, metadata, directory)

@@ -1,0 +1,527 @@
+"""Synthetic text-line images that look like lines cut from photographed book pages.
+
+One sample: a text line (``crnn.textgen``) rendered with trdg in a book font
+that has every glyph of it, thickened or thinned, given margins, warped
+(rotation, shear, perspective, baseline curl), composed on paper of random tint,
+texture and illumination, degraded by albumentations (blur, noise, JPEG,
+down-sampling), sometimes binarized like a 1-bit scan, and finally framed by
+``crnn.lines.normalize_line``, the function the page segmenter uses too.
+
+Data sets are written as shards (``shard-train-00000.npz``) that ``numpy.load``
+reads; a shard is written to a temporary name and renamed when complete, and
+its bytes depend only on the config, the seed and the shard index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sys
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import crnn  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
+from crnn.charset import Charset
+from crnn.compat import install_pillow_getsize
+from crnn.config import to_dict
+from crnn.fonts import BookFont, book_fonts, can_render
+from crnn.lines import EmptyLineError, LineGeometry, normalize_line
+from crnn.textgen import LineTextGenerator, TextConfig
+
+SHARD_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Font choice and size. Style weights: how often each style is drawn."""
+
+    backend: str = "pillow"  # "trdg" (computer_text_generator) or "pillow" (one draw call per line)
+    font_packages: tuple[str, ...] = ()  # empty: every installed book font package
+    style_weights: dict[str, float] = field(
+        default_factory=lambda: {"regular": 0.74, "italic": 0.12, "bold": 0.08, "semibold": 0.03,
+                                 "bold-italic": 0.03}
+    )
+    min_font_px: int = 18
+    max_font_px: int = 40
+    min_space_width: float = 0.85  # word spacing as a multiple of the font's space: justified lines stretch it
+    max_space_width: float = 2.0
+
+
+@dataclass(frozen=True)
+class DegradeConfig:
+    """Probabilities and ranges of each degradation."""
+
+    ink_thicken_p: float = 0.25
+    ink_thin_p: float = 0.15
+    neighbour_fragments_p: float = 0.3
+    rotate_deg: float = 1.2
+    shear_deg: float = 4.0
+    affine_p: float = 0.5
+    perspective_p: float = 0.25
+    curl_p: float = 0.3
+    curl_amplitude: float = 0.08  # fraction of the text height
+    paper_min: int = 140
+    paper_max: int = 250
+    ink_max: int = 110
+    illumination_p: float = 0.6
+    texture_p: float = 0.6
+    gaussian_blur_p: float = 0.35
+    motion_blur_p: float = 0.1
+    downscale_p: float = 0.3
+    noise_p: float = 0.5
+    jpeg_p: float = 0.5
+    binarize_p: float = 0.12
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """A synthetic line data set: what to write, how many, and how each line looks."""
+
+    name: str = "default"
+    seed: int = 1234
+    num_lines: int = 20000
+    validation_fraction: float = 0.05
+    shard_size: int = 1000
+    sample_pngs: int = 64
+    geometry: LineGeometry = LineGeometry()
+    text: TextConfig = TextConfig()
+    render: RenderConfig = RenderConfig()
+    degrade: DegradeConfig = DegradeConfig()
+
+
+@dataclass(frozen=True)
+class LineSample:
+    image: np.ndarray  # uint8, geometry.height rows, ink dark
+    text: str
+    font: str
+
+
+def _seed_for(*parts: object) -> int:
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF
+
+
+def split_of(text: str, validation_fraction: float) -> str:
+    """'train' or 'validation', decided by the text alone, so the splits never share a line."""
+    bucket = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little") / 2**32
+    return "validation" if bucket < validation_fraction else "train"
+
+
+def select_fonts(config: RenderConfig) -> list[BookFont]:
+    fonts = book_fonts(list(config.font_packages) if config.font_packages else None)
+    if not fonts:
+        raise RuntimeError("no book fonts installed (run `make install`)")
+    return fonts
+
+
+class LineRenderer:
+    """Renders and degrades lines; deterministic for a seed."""
+
+    def __init__(self, config: SynthConfig, fonts: list[BookFont], seed: int) -> None:
+        import albumentations as A
+
+        install_pillow_getsize()
+        from trdg.computer_text_generator import generate
+
+        self._generate = generate
+        self._font_cache: dict[tuple[str, int], object] = {}
+        self.config = config
+        self.fonts = fonts
+        self.rng = np.random.default_rng(seed)
+        weights = np.array([config.render.style_weights.get(f.style, 0.0) for f in fonts])
+        # every family equally likely within a style
+        per_style = Counter(f.style for f in fonts)
+        weights = weights / np.array([per_style[f.style] for f in fonts])
+        self._font_cumulative = np.cumsum(weights / weights.sum())
+        d = config.degrade
+        self.geometric = A.Compose(
+            [
+                A.Affine(rotate=(-d.rotate_deg, d.rotate_deg), shear={"x": (-d.shear_deg, d.shear_deg), "y": 0},
+                         fit_output=True, fill=0, p=d.affine_p),
+                A.Perspective(scale=(0.005, 0.02), fit_output=True, fill=0, p=d.perspective_p),
+            ],
+            seed=_seed_for(seed, "geometric"),
+        )
+        self.photometric = A.Compose(
+            [
+                A.OneOf(
+                    [A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(0.3, 1.2)),
+                     A.MotionBlur(blur_limit=(3, 5))],
+                    p=d.gaussian_blur_p + d.motion_blur_p,
+                ),
+                A.Downscale(scale_range=(0.45, 0.9), p=d.downscale_p),
+                A.GaussNoise(std_range=(0.01, 0.06), p=d.noise_p),
+                A.ImageCompression(quality_range=(35, 95), p=d.jpeg_p),
+            ],
+            seed=_seed_for(seed, "photometric"),
+        )
+
+    def _pick_font(self, text: str) -> BookFont | None:
+        first = int(np.searchsorted(self._font_cumulative, self.rng.random() * self._font_cumulative[-1]))
+        first = min(first, len(self.fonts) - 1)
+        for offset in range(len(self.fonts)):
+            font = self.fonts[(first + offset) % len(self.fonts)]
+            if can_render(font, text):
+                return font
+        return None
+
+    def _render_alpha(self, text: str, font: BookFont) -> np.ndarray:
+        r = self.config.render
+        size = int(self.rng.integers(r.min_font_px, r.max_font_px + 1))
+        space = float(self.rng.uniform(r.min_space_width, r.max_space_width))
+        if r.backend == "trdg":
+            image, _ = self._generate(text, str(font.path), "#000000", size, 0, space, 0, False, True)
+            return np.asarray(image, dtype=np.uint8)[:, :, 3].astype(np.float32) / 255.0
+        return self._render_alpha_pillow(text, font, size, space)
+
+    def _render_alpha_pillow(self, text: str, font: BookFont, size: int, space: float) -> np.ndarray:
+        # the same layout trdg produces with word_split=True (words drawn whole, kerned,
+        # spaces stretched by ``space``), drawn in one pass without trdg's second mask image
+        from PIL import Image, ImageDraw, ImageFont
+
+        key = (str(font.path), size)
+        pil_font = self._font_cache.get(key)
+        if pil_font is None:
+            pil_font = self._font_cache[key] = ImageFont.truetype(str(font.path), size)
+        words = text.split(" ")
+        space_px = pil_font.getlength(" ") * space
+        widths = [pil_font.getlength(w) for w in words]
+        ascent, descent = pil_font.getmetrics()
+        width = int(np.ceil(sum(widths) + space_px * (len(words) - 1))) + 2
+        canvas = Image.new("L", (max(width, 1), ascent + descent + 2), 0)
+        draw = ImageDraw.Draw(canvas)
+        x = 1.0
+        for word, w in zip(words, widths, strict=True):
+            draw.text((x, 1), word, fill=255, font=pil_font)
+            x += w + space_px
+        return np.asarray(canvas, dtype=np.float32) / 255.0
+
+    def _ink_weight(self, alpha: np.ndarray, height: int) -> np.ndarray:
+        d = self.config.degrade
+        radius = max(1, int(round(height / 40)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        u = self.rng.random()
+        if u < d.ink_thicken_p:
+            return cv2.dilate(alpha, kernel)
+        if u < d.ink_thicken_p + d.ink_thin_p and height >= 30:
+            return cv2.erode(alpha, kernel)
+        return alpha
+
+    def _add_margins(self, alpha: np.ndarray, text_height: int) -> np.ndarray:
+        m = int(text_height * 0.6) + 4
+        padded = cv2.copyMakeBorder(alpha, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
+        if self.rng.random() < self.config.degrade.neighbour_fragments_p:
+            # descenders of the line above and ascenders of the line below, as a page crop may hold
+            h, w = alpha.shape
+            shift = int(self.rng.integers(-w // 3, w // 3 + 1))
+            frag = max(2, int(text_height * self.rng.uniform(0.06, 0.2)))
+            gap = int(text_height * self.rng.uniform(0.25, 0.6))
+            fragment_above = np.roll(alpha[h - frag :, :], shift, axis=1)
+            fragment_below = np.roll(alpha[:frag, :], -shift, axis=1)
+            y_above = max(0, m - gap - frag)
+            padded[y_above : y_above + frag, m : m + w] = np.maximum(
+                padded[y_above : y_above + frag, m : m + w], fragment_above[: m - y_above]
+            )
+            y_below = m + h + gap
+            if y_below + frag <= padded.shape[0]:
+                padded[y_below : y_below + frag, m : m + w] = np.maximum(
+                    padded[y_below : y_below + frag, m : m + w], fragment_below
+                )
+        return padded
+
+    def _curl(self, alpha: np.ndarray, text_height: int) -> np.ndarray:
+        h, w = alpha.shape
+        amplitude = self.config.degrade.curl_amplitude * text_height * self.rng.uniform(0.3, 1.0)
+        x = np.arange(w, dtype=np.float32)
+        if self.rng.random() < 0.5:  # a page curving into the gutter: one end bends away
+            t = x / max(w - 1, 1)
+            if self.rng.random() < 0.5:
+                t = 1 - t
+            dy = amplitude * 2 * t**3
+        else:
+            period = w * self.rng.uniform(0.8, 3.0)
+            dy = amplitude * np.sin(2 * np.pi * x / period + self.rng.uniform(0, 2 * np.pi))
+        map_x = np.tile(x, (h, 1))
+        map_y = np.arange(h, dtype=np.float32)[:, None] + dy[None, :]
+        return cv2.remap(alpha, map_x, map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=0)
+
+    def _paper_and_ink(self, alpha: np.ndarray) -> np.ndarray:
+        d = self.config.degrade
+        rng = self.rng
+        h, w = alpha.shape
+        paper = np.full((h, w), rng.uniform(d.paper_min, d.paper_max), dtype=np.float32)
+        if rng.random() < d.texture_p:
+            coarse = rng.normal(0, rng.uniform(2, 8), (max(2, h // 16), max(2, w // 16))).astype(np.float32)
+            paper += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+            paper += rng.normal(0, rng.uniform(1, 5), (h, w)).astype(np.float32)
+        if rng.random() < d.illumination_p:
+            # a gradient along the line (gutter shadow, lamp falloff)
+            start, end = rng.uniform(0.55, 1.0), rng.uniform(0.85, 1.05)
+            ramp = np.linspace(start, end, w, dtype=np.float32) ** rng.uniform(0.5, 3.0)
+            if rng.random() < 0.5:
+                ramp = ramp[::-1]
+            paper *= ramp[None, :]
+        ink_level = rng.uniform(0, d.ink_max)
+        ink = np.minimum(paper * rng.uniform(0.05, 0.5), ink_level) if rng.random() < 0.5 else ink_level
+        image = paper * (1 - alpha) + ink * alpha
+        return np.clip(image, 0, 255).astype(np.uint8)
+
+    def render(self, text: str) -> LineSample | None:
+        """One degraded, normalized line image of ``text``; None if no font can draw it."""
+        font = self._pick_font(text)
+        if font is None:
+            return None
+        alpha = self._render_alpha(text, font)
+        text_height = alpha.shape[0]
+        alpha = self._ink_weight(alpha, text_height)
+        alpha = self._add_margins(alpha, text_height)
+        alpha = self.geometric(image=alpha)["image"]
+        if self.rng.random() < self.config.degrade.curl_p:
+            alpha = self._curl(alpha, text_height)
+        image = self._paper_and_ink(np.clip(alpha, 0, 1))
+        image = self.photometric(image=image)["image"]
+        if self.rng.random() < self.config.degrade.binarize_p:
+            _, image = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        try:
+            line = normalize_line(image, self.config.geometry)
+        except EmptyLineError:
+            return None
+        return LineSample(line, text, font.name)
+
+
+# -- shards ---------------------------------------------------------------------------------------
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_shard(path: Path, samples: list[LineSample], font_names: list[str]) -> None:
+    """Write samples as a .npz readable by ``numpy.load``, byte-identical for identical input.
+
+    The file appears under its final name only once it is complete.
+    """
+    arrays = {
+        "images": np.concatenate([s.image.reshape(-1) for s in samples]).astype(np.uint8),
+        "widths": np.array([s.image.shape[1] for s in samples], dtype=np.int32),
+        "height": np.array([samples[0].image.shape[0]], dtype=np.int32),
+        "labels": np.array([s.text for s in samples], dtype=str),
+        "font_ids": np.array([font_names.index(s.font) for s in samples], dtype=np.int16),
+    }
+    tmp = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, _npy_bytes(array))
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Shard:
+    images: list[np.ndarray]
+    labels: list[str]
+    font_ids: np.ndarray
+
+
+def read_shard(path: str | Path) -> Shard:
+    with np.load(path, allow_pickle=False) as data:
+        flat, widths, height = data["images"], data["widths"], int(data["height"][0])
+        offsets = np.concatenate([[0], np.cumsum(widths.astype(np.int64) * height)])
+        images = [flat[offsets[i] : offsets[i + 1]].reshape(height, int(w)) for i, w in enumerate(widths)]
+        return Shard(images, [str(s) for s in data["labels"]], data["font_ids"].copy())
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    config: SynthConfig
+    split: str
+    index: int
+    count: int
+    out_dir: Path
+    font_paths: tuple[str, ...]
+
+
+def shard_path(out_dir: Path, split: str, index: int) -> Path:
+    return out_dir / f"shard-{split}-{index:05d}.npz"
+
+
+def generate_lines(config: SynthConfig, split: str, index: int, count: int,
+                   fonts: list[BookFont]) -> Iterator[LineSample]:
+    """The samples of one shard: text drawn and filtered to the split, then rendered."""
+    charset = Charset()
+    seed = _seed_for(config.seed, split, index)
+    texts = LineTextGenerator(config.text, charset, seed)
+    renderer = LineRenderer(config, fonts, seed)
+    produced = 0
+    while produced < count:
+        text = texts.next_line().strip()
+        if not text or split_of(text, config.validation_fraction) != split:
+            continue
+        sample = renderer.render(text)
+        if sample is not None:
+            produced += 1
+            yield sample
+
+
+def run_shard_job(job: ShardJob) -> tuple[str, int, dict[str, int], dict[str, int]]:
+    """Generate and write one shard; returns its path, line count, character and font counts."""
+    fonts = [f for f in select_fonts(job.config.render) if str(f.path) in job.font_paths]
+    samples = list(generate_lines(job.config, job.split, job.index, job.count, fonts))
+    path = shard_path(job.out_dir, job.split, job.index)
+    write_shard(path, samples, [f.name for f in fonts])
+    chars = Counter("".join(s.text for s in samples))
+    font_counts = Counter(s.font for s in samples)
+    return str(path), len(samples), dict(chars), dict(font_counts)
+
+
+def plan_shards(config: SynthConfig, out_dir: Path, fonts: list[BookFont]) -> list[ShardJob]:
+    n_val = int(round(config.num_lines * config.validation_fraction))
+    jobs = []
+    paths = tuple(str(f.path) for f in fonts)
+    for split, total in (("validation", n_val), ("train", config.num_lines - n_val)):
+        for index, start in enumerate(range(0, total, config.shard_size)):
+            count = min(config.shard_size, total - start)
+            jobs.append(ShardJob(config, split, index, count, out_dir, paths))
+    return jobs
+
+
+def write_manifest(out_dir: Path, config: SynthConfig, fonts: list[BookFont],
+                   results: list[tuple[str, int, dict[str, int], dict[str, int]]]) -> dict:
+    chars: Counter[str] = Counter()
+    font_counts: Counter[str] = Counter()
+    shards: dict[str, list[dict[str, object]]] = {"train": [], "validation": []}
+    for path, n, char_counts, fc in sorted(results):
+        chars.update(char_counts)
+        font_counts.update(fc)
+        split = "validation" if "-validation-" in Path(path).name else "train"
+        shards[split].append({"file": Path(path).name, "lines": n})
+    charset = Charset()
+    manifest = {
+        "format_version": SHARD_FORMAT_VERSION,
+        "name": config.name,
+        "seed": config.seed,
+        "config": to_dict(config),
+        "charset": charset.to_dict(),
+        "fonts": [f.name for f in fonts],
+        "counts": {split: sum(s["lines"] for s in items) for split, items in shards.items()},
+        "shards": shards,
+        "character_frequencies": dict(sorted(chars.items(), key=lambda kv: -kv[1])),
+        "characters_never_seen": [c for c in charset.characters if c not in chars],
+        "font_frequencies": dict(sorted(font_counts.items(), key=lambda kv: -kv[1])),
+    }
+    tmp = out_dir / "manifest.json.partial"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out_dir / "manifest.json")
+    return manifest
+
+
+def write_samples(out_dir: Path, shard_file: Path, limit: int) -> None:
+    """PNG + .gt.txt pairs (the tesstrain convention) for the first lines of a shard."""
+    samples_dir = out_dir / "samples"
+    samples_dir.mkdir(exist_ok=True)
+    shard = read_shard(shard_file)
+    for i, (image, label) in enumerate(zip(shard.images[:limit], shard.labels[:limit], strict=True)):
+        cv2.imwrite(str(samples_dir / f"line-{i:04d}.png"), image)
+        (samples_dir / f"line-{i:04d}.gt.txt").write_text(label + "\n", encoding="utf-8")
+
+
+def contact_sheet(images: list[np.ndarray], labels: list[str] | None = None, width: int = 1000) -> np.ndarray:
+    """Stack line images (and optionally their labels, ASCII-safe) into one picture."""
+    rows = []
+    for i, image in enumerate(images):
+        line = image[:, :width]
+        canvas = np.full((image.shape[0] + 6, width), 255, np.uint8)
+        canvas[3 : 3 + line.shape[0], : line.shape[1]] = line
+        rows.append(canvas)
+        if labels is not None:
+            caption = np.full((16, width), 255, np.uint8)
+            text = labels[i].encode("ascii", "replace").decode()
+            cv2.putText(caption, text[:140], (2, 12), cv2.FONT_HERSHEY_PLAIN, 0.9, 90, 1, cv2.LINE_AA)
+            rows.append(caption)
+    return np.vstack(rows) if rows else np.full((10, width), 255, np.uint8)
+
+
+class SynthError(RuntimeError):
+    """A data set cannot be generated (bad configuration, missing fonts, full disk)."""
+
+
+def check_corpus_encodable(config: SynthConfig, charset: Charset, probe_lines: int = 2000) -> None:
+    """Fail early if the text generator produces characters the charset cannot encode."""
+    texts = LineTextGenerator(config.text, charset, _seed_for(config.seed, "probe"))
+    for _ in range(probe_lines):
+        line = texts.next_line()
+        missing = charset.missing(line)
+        if missing:
+            raise SynthError(f"corpus produces characters outside the charset: {sorted(missing)!r} in {line!r}")
+
+
+def build_dataset(config: SynthConfig, out_dir: Path, workers: int = 2, progress: bool = True) -> dict:
+    """Generate every shard of ``config`` under ``out_dir`` in parallel, then the manifest and samples.
+
+    Shards already complete from an earlier run with the same config are kept;
+    the manifest is written last, so its presence means the data set is whole.
+    """
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    charset = Charset()
+    fonts = select_fonts(config.render)
+    unusable = [f.name for f in fonts if not can_render(f, charset.characters.replace(" ", ""))]
+    if len(unusable) == len(fonts):
+        raise SynthError("no installed font covers the charset")
+    check_corpus_encodable(config, charset)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config_file = out_dir / "config.json"
+    wanted = json.dumps(to_dict(config), sort_keys=True)
+    if config_file.exists() and config_file.read_text(encoding="utf-8") != wanted:
+        for stale in out_dir.glob("shard-*.npz"):
+            stale.unlink()
+        (out_dir / "manifest.json").unlink(missing_ok=True)
+    config_file.write_text(wanted, encoding="utf-8")
+    for partial in out_dir.glob("*.partial"):
+        partial.unlink()
+
+    jobs = plan_shards(config, out_dir, fonts)
+    results = []
+    todo = []
+    for job in jobs:
+        if shard_path(out_dir, job.split, job.index).exists():
+            shard = read_shard(shard_path(out_dir, job.split, job.index))
+            results.append((str(shard_path(out_dir, job.split, job.index)), len(shard.labels),
+                            dict(Counter("".join(shard.labels))),
+                            dict(Counter(fonts[i].name for i in shard.font_ids))))
+        else:
+            todo.append(job)
+    bar = tqdm(total=config.num_lines, initial=sum(r[1] for r in results), unit="line",
+               desc=f"synth {config.name}", disable=not progress, file=sys.stderr)
+    try:
+        if workers <= 1:
+            for job in todo:
+                results.append(run_shard_job(job))
+                bar.update(results[-1][1])
+        else:
+            with get_context("fork").Pool(workers) as pool:
+                for result in pool.imap_unordered(run_shard_job, todo):
+                    results.append(result)
+                    bar.update(result[1])
+    except OSError as exc:
+        raise SynthError(f"cannot write shards to {out_dir}: {exc.strerror or exc}") from None
+    finally:
+        bar.close()
+    manifest = write_manifest(out_dir, config, fonts, results)
+    validation = [r[0] for r in results if "-validation-" in r[0]]
+    if validation and config.sample_pngs:
+        write_samples(out_dir, Path(sorted(validation)[0]), config.sample_pngs)
+    return manifest

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from crnn.charset import Charset
+from crnn.decode import beam_decode, decode_batch, greedy_decode
+
+CHARSET = Charset("abc ")
+
+
+def _logits(path, peak=8.0, classes=5):
+    logits = np.zeros((len(path), classes), np.float32)
+    for t, label in enumerate(path):
+        logits[t, label] = peak
+    return logits
+
+
+def test_greedy_collapses_repeats_and_drops_blanks():
+    # a a _ a b b _ _ c  ->  "aabc"
+    decoded = greedy_decode(_logits([1, 1, 0, 1, 2, 2, 0, 0, 3]), 9, CHARSET)
+    assert decoded.text == "aabc"
+    assert decoded.spans == ((0, 1), (3, 3), (4, 5), (8, 8))
+    assert len(decoded.char_confidences) == 4
+
+
+def test_greedy_respects_the_frame_count():
+    assert greedy_decode(_logits([1, 0, 2, 3]), 2, CHARSET).text == "a"
+
+
+def test_confidence_is_the_minimum_character_probability():
+    logits = _logits([1, 0, 2])
+    logits[2] = [0, 0, 1.0, 0, 0]  # "b" only weakly preferred
+    decoded = greedy_decode(logits, 3, CHARSET)
+    assert decoded.text == "ab"
+    assert decoded.confidence == pytest.approx(min(decoded.char_confidences))
+    assert decoded.char_confidences[0] > 0.9 > decoded.confidence
+
+
+def test_empty_line_has_confidence_one():
+    decoded = greedy_decode(_logits([0, 0, 0]), 3, CHARSET)
+    assert decoded.text == "" and decoded.confidence == 1.0
+
+
+def test_beam_matches_greedy_on_confident_logits():
+    logits = _logits([1, 1, 0, 1, 2, 0, 4, 3])
+    assert beam_decode(logits, 8, CHARSET, beam_width=4).text == greedy_decode(logits, 8, CHARSET).text
+
+
+def test_beam_finds_the_more_probable_label_that_greedy_misses():
+    # per frame: P(blank)=0.4, P(a)=0.35, P(b)=0.25. Greedy reads "" (all blanks), but the
+    # label "a" summed over its alignments is more probable than the empty label.
+    probs = np.array([[0.4, 0.35, 0.25, 0, 0]] * 2) + 1e-9
+    logits = np.log(probs)
+    assert greedy_decode(logits, 2, CHARSET).text == ""
+    assert beam_decode(logits, 2, CHARSET, beam_width=4).text == "a"
+
+
+def test_decode_batch_rejects_unknown_method():
+    with pytest.raises(ValueError, match="unknown decoder"):
+        decode_batch(_logits([1])[None], np.array([1]), CHARSET, method="viterbi")

@@ -1,0 +1,83 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from crnn.charset import Charset
+from crnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from crnn.config import from_dict, to_dict
+from crnn.lines import LineGeometry
+from crnn.model import ConvBlock, ModelConfig, build_model, can_fit, logit_lengths, min_frames_for
+
+
+@pytest.mark.parametrize("width", [32, 37, 100, 257, 640])
+def test_logit_length_matches_the_real_output(tiny_model_config, width):
+    model = build_model(tiny_model_config, 10)
+    out = model(np.zeros((1, 32, width, 1), np.float32))
+    assert out.shape[1] == int(logit_lengths(width, tiny_model_config))
+
+
+def test_logit_length_follows_the_layer_stack():
+    config = ModelConfig(blocks=(ConvBlock(4, 1, (2, 3)), ConvBlock(4, 1, (2, 1)), ConvBlock(4, 1, (2, 2)),
+                                 ConvBlock(4, 1, (2, 1)), ConvBlock(4, 1, (2, 1))))
+    assert list(logit_lengths([60, 61, 65], config)) == [10, 10, 10]
+    model = build_model(config, 5)
+    assert model(np.zeros((1, 32, 65, 1), np.float32)).shape[1] == 10
+
+
+def test_config_must_reduce_height_to_one():
+    with pytest.raises(ValueError, match="reduce height"):
+        ModelConfig(height=32, blocks=(ConvBlock(4, 1, (2, 2)),))
+
+
+def test_ctc_frame_requirements():
+    assert min_frames_for([1, 2, 3]) == 3
+    assert min_frames_for([1, 1, 2, 2, 2]) == 8
+    config = ModelConfig()
+    assert can_fit([1, 2, 3], 12, config) and not can_fit([1, 1, 1], 12, config)
+
+
+def test_model_config_round_trips_through_a_dict(tiny_model_config):
+    assert from_dict(ModelConfig, json.loads(json.dumps(to_dict(tiny_model_config)))) == tiny_model_config
+
+
+def test_model_outputs_logits_not_probabilities(tiny_model_config):
+    model = build_model(tiny_model_config, 7)
+    out = np.asarray(model(np.random.default_rng(0).random((2, 32, 64, 1), dtype=np.float32)))
+    assert not np.allclose(out.sum(-1), 1.0)
+    assert (out < 0).any()
+
+
+def test_save_load_round_trip_gives_identical_logits(tiny_model_config, tmp_path):
+    charset = Charset("abc")
+    model = build_model(tiny_model_config, charset.num_classes)
+    images = np.random.default_rng(1).random((3, 32, 96, 1), dtype=np.float32)
+    before = np.asarray(model(images, training=False))
+    save_checkpoint(tmp_path / "ckpt", model, charset, LineGeometry(), {"model": to_dict(tiny_model_config)},
+                    {"seed": 1})
+    recognizer = load_checkpoint(tmp_path / "ckpt")
+    after = np.asarray(recognizer.model(images, training=False))
+    np.testing.assert_allclose(before, after, rtol=1e-6, atol=1e-6)
+    assert recognizer.charset == charset
+    assert recognizer.model_config == tiny_model_config
+
+
+def test_checkpoint_with_a_mismatched_charset_is_refused(tiny_model_config, tmp_path):
+    model = build_model(tiny_model_config, Charset("abc").num_classes)
+    save_checkpoint(tmp_path / "ckpt", model, Charset("abc"), LineGeometry(),
+                    {"model": to_dict(tiny_model_config)}, {})
+    Charset("abcd").save(tmp_path / "ckpt" / "charset.json")
+    with pytest.raises(CheckpointError, match="outputs 4 classes but its charset has 5"):
+        load_checkpoint(tmp_path / "ckpt")
+
+
+def test_missing_checkpoint_files_are_named(tmp_path):
+    (tmp_path / "ckpt").mkdir()
+    with pytest.raises(CheckpointError, match=r"missing model\.keras"):
+        load_checkpoint(tmp_path / "ckpt")
+
+
+def test_tiny_model_config_is_small(tiny_model_config):
+    model = build_model(replace(tiny_model_config), 100)
+    assert model.count_params() < 30_000

@@ -1,0 +1,126 @@
+import hashlib
+import importlib.util
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crnn.charset import Charset
+from crnn.config import ConfigError, load_config
+from crnn.fonts import book_fonts
+from crnn.synth import (
+    LineRenderer,
+    SynthConfig,
+    generate_lines,
+    read_shard,
+    select_fonts,
+    split_of,
+    write_shard,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def config() -> SynthConfig:
+    return replace(load_config(SynthConfig, ROOT / "configs" / "synth.yaml"), num_lines=40, shard_size=20,
+                   sample_pngs=4)
+
+
+@pytest.fixture(scope="module")
+def fonts(config):
+    return select_fonts(config.render)
+
+
+def test_same_seed_gives_identical_shards(config, fonts, tmp_path):
+    digests = []
+    for attempt in range(2):
+        samples = list(generate_lines(config, "train", 3, 12, fonts))
+        path = tmp_path / f"shard{attempt}.npz"
+        write_shard(path, samples, [f.name for f in fonts])
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+    other = list(generate_lines(replace(config, seed=config.seed + 1), "train", 3, 12, fonts))
+    assert [s.text for s in other] != [s.text for s in samples]
+
+
+def test_lines_have_configured_height_and_encodable_labels(config, fonts):
+    charset = Charset()
+    samples = list(generate_lines(config, "train", 0, 30, fonts))
+    assert len(samples) == 30
+    for sample in samples:
+        assert sample.image.shape[0] == config.geometry.height
+        assert sample.image.dtype == np.uint8
+        charset.encode(sample.text)  # raises on any character outside the charset
+
+
+def test_shard_round_trip(config, fonts, tmp_path):
+    samples = list(generate_lines(config, "validation", 0, 10, fonts))
+    path = tmp_path / "shard.npz"
+    write_shard(path, samples, [f.name for f in fonts])
+    shard = read_shard(path)
+    assert shard.labels == [s.text for s in samples]
+    for original, loaded in zip(samples, shard.images, strict=True):
+        np.testing.assert_array_equal(original.image, loaded)
+    assert [fonts[i].name for i in shard.font_ids] == [s.font for s in samples]
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_splits_never_share_a_line(config, fonts):
+    train = {s.text for s in generate_lines(config, "train", 0, 40, fonts)}
+    validation = {s.text for s in generate_lines(config, "validation", 0, 40, fonts)}
+    assert not train & validation
+    assert all(split_of(t, config.validation_fraction) == "validation" for t in validation)
+
+
+def test_font_missing_a_glyph_is_never_used(config, fonts, tmp_path):
+    # a real font file that lacks "€" and "漢": the renderer must pick another or give up
+    schola = next(f for f in book_fonts() if f.family == "TeX Gyre Schola" and f.style == "regular")
+    renderer = LineRenderer(config, [schola], seed=1)
+    assert renderer.render("a 漢 b") is None
+    assert renderer.render("plain words") is not None
+
+
+def test_unknown_config_key_is_rejected(tmp_path):
+    bad = tmp_path / "synth.yaml"
+    bad.write_text("num_lines: 10\nnum_linez: 20\n")
+    with pytest.raises(ConfigError, match=r"unknown key.*num_linez"):
+        load_config(SynthConfig, bad)
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_writes_a_complete_data_set(tmp_path, capsys):
+    make_synth = _script("make_synth")
+    code = make_synth.main(["-n", "30", "--name", "t", "--out-root", str(tmp_path), "-j", "1",
+                            "--no-progress", "--seed", "5"])
+    assert code == 0
+    out_dir = tmp_path / "t"
+    manifest = (out_dir / "manifest.json").read_text()
+    assert '"train": 28' in manifest or '"train": 29' in manifest
+    shards = sorted(out_dir.glob("shard-*.npz"))
+    assert sum(len(read_shard(s).labels) for s in shards) == 30
+    assert list((out_dir / "samples").glob("*.gt.txt"))
+
+
+def test_cli_bad_config_is_a_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "synth.yaml"
+    bad.write_text("colour: sepia\n")
+    code = _script("make_synth").main(["--config", str(bad), "--out-root", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown key" in err and len(err.strip().splitlines()) == 1
+
+
+def test_select_fonts_names_a_missing_package():
+    from crnn.fonts import FontPackageMissingError
+    from crnn.synth import RenderConfig
+
+    with pytest.raises(FontPackageMissingError):
+        select_fonts(RenderConfig(font_packages=("fontpkg_not_installed",)))

@@ -1,0 +1,128 @@
+import csv
+import importlib.util
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crnn.charset import Charset
+from crnn.decode import greedy_decode_batch
+from crnn.model import build_model
+from crnn.synth import LineRenderer, SynthConfig, build_dataset, select_fonts
+from crnn.train import LineSet, TrainConfig, TrainingError, make_batch, make_trainer, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """A data set of 48 synthetic lines (a few seconds to make)."""
+    from crnn.config import load_config
+
+    config = replace(load_config(SynthConfig, ROOT / "configs" / "synth.yaml"), name="t", num_lines=48,
+                     shard_size=24, validation_fraction=0.25, sample_pngs=0)
+    out = tmp_path_factory.mktemp("synth") / "t"
+    build_dataset(config, out, workers=1, progress=False)
+    return out
+
+
+def _train_config(dataset, tiny_model_config, **changes):
+    base = TrainConfig(data=str(dataset), batch_size=4, steps=6, steps_per_epoch=3, warmup_steps=1,
+                       validation_lines=6, model=tiny_model_config)
+    return replace(base, **changes)
+
+
+@pytest.mark.slow
+def test_tiny_model_overfits_eight_lines(tiny_model_config):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    config = SynthConfig()
+    fonts = [f for f in select_fonts(config.render) if f.family == "TeX Gyre Schola" and f.style == "regular"]
+    texts = ["abc def", "the sea", "Nemo 20,000", "ink—spray", "“Help!”", "a fellow", "1867.", "squid"]
+    charset = Charset()
+    images = []
+    renderer = LineRenderer(replace(config, degrade=replace(config.degrade, binarize_p=0, noise_p=0)), fonts, 3)
+    for text in texts:
+        rendered = None
+        while rendered is None:
+            rendered = renderer.render(text)
+        images.append(rendered.image)
+    lines = LineSet(images, texts, [charset.encode(t) for t in texts])
+    model = build_model(tiny_model_config, charset.num_classes)
+    trainer = make_trainer(model, keras.optimizers.Adam(3e-3, clipnorm=5.0))
+    x, y = make_batch(lines, np.arange(8), tiny_model_config, 32)
+    decoded = []
+    for step in range(1500):
+        trainer.train_on_batch(x, y)
+        if step % 50 == 49:
+            logits = np.asarray(model(x, training=False))
+            decoded = [d.text for d in greedy_decode_batch(logits, y[2], charset)]
+            if decoded == texts:
+                break
+    assert decoded == texts, f"not learned after {step + 1} steps: {decoded}"
+
+
+def test_train_writes_checkpoint_log_and_curve(dataset, tiny_model_config, tmp_path):
+    run = tmp_path / "run"
+    best = train(_train_config(dataset, tiny_model_config), run, verbose=0)
+    assert best["metrics"]["step"] in (3, 6)
+    for name in ("best/model.keras", "best/charset.json", "best/config.json", "best/metadata.json",
+                 "last/state.json", "log.csv", "learning_curve.png"):
+        assert (run / name).is_file(), name
+    metadata = json.loads((run / "best" / "metadata.json").read_text())
+    assert metadata["seed"] == 7 and "manifest_sha256" in metadata["data"] and metadata["git_commit"]
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [3, 6]
+
+
+def test_resume_continues_the_step_count(dataset, tiny_model_config, tmp_path):
+    run = tmp_path / "run"
+    train(_train_config(dataset, tiny_model_config, steps=3), run, verbose=0)
+    train(_train_config(dataset, tiny_model_config, steps=9), run, resume=True, verbose=0)
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [3, 6, 9]
+    assert json.loads((run / "last" / "state.json").read_text())["step"] == 9
+
+
+def test_resume_with_another_architecture_is_refused(dataset, tiny_model_config, tmp_path):
+    run = tmp_path / "run"
+    train(_train_config(dataset, tiny_model_config, steps=3), run, verbose=0)
+    other = replace(tiny_model_config, lstm_units=(12,))
+    with pytest.raises(TrainingError, match="another architecture"):
+        train(_train_config(dataset, other, steps=6), run, resume=True, verbose=0)
+
+
+def test_missing_data_is_a_clear_error(tiny_model_config, tmp_path):
+    with pytest.raises(TrainingError, match="run `make synth` first"):
+        train(_train_config(tmp_path / "nothing", tiny_model_config), tmp_path / "run", verbose=0)
+
+
+def test_charset_mismatch_is_refused(dataset, tiny_model_config, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(dataset, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["charset"]["characters"] = "abc"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TrainingError, match="charset"):
+        train(_train_config(copy, tiny_model_config), tmp_path / "run", verbose=0)
+
+
+def test_nan_loss_stops_without_a_checkpoint(dataset, tiny_model_config, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(TrainingError, match="loss became nan"):
+        train(_train_config(dataset, tiny_model_config, learning_rate=float("nan")), run, verbose=0)
+    assert not (run / "best").exists()
+
+
+def test_train_cli_reports_errors_in_one_line(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(["--data", str(tmp_path / "none"), "--run-dir", str(tmp_path / "run"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "make synth" in err and len(err.strip().splitlines()) == 1
