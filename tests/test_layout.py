@@ -1,0 +1,211 @@
+import io
+import itertools
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from crnn.document import Box
+from crnn.layout import (
+    MAX_PIXELS,
+    LayoutError,
+    binarize,
+    estimate_skew,
+    find_gutter,
+    line_bands,
+    load_image,
+    rotate,
+    save_debug,
+    segment,
+    segment_page,
+)
+from crnn.pagegen import PageGenerator
+
+REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
+REFERENCE_IMAGE = REFERENCE / "20000-leagues-006.jpg"
+needs_reference = pytest.mark.skipif(not REFERENCE_IMAGE.is_file(), reason="../shared/reference not present")
+
+
+def _match(truth_boxes: list[Box], found_boxes: list[Box]) -> tuple[int, int, int]:
+    """(true positives, misses, extras) at IoU >= 0.5, one-to-one."""
+    used: set[int] = set()
+    hits = 0
+    for truth in truth_boxes:
+        candidates = [(truth.iou(b), i) for i, b in enumerate(found_boxes) if i not in used]
+        best = max(candidates, default=(0.0, -1))
+        if best[0] >= 0.5:
+            used.add(best[1])
+            hits += 1
+    return hits, len(truth_boxes) - hits, len(found_boxes) - len(used)
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "RGB", "RGBA", "I;16"])
+def test_load_image_modes(mode):
+    base = Image.new("L", (40, 30), 255)
+    base.paste(0, (10, 10, 20, 20))
+    image = base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base).astype(np.uint16) * 257)
+    fmt = "TIFF" if mode in ("1", "I;16") else "PNG"
+    gray = load_image(_encode(image, fmt))
+    assert gray.shape == (30, 40) and gray.dtype == np.uint8
+    assert gray[15, 15] < 50 and gray[2, 2] > 200
+
+
+def test_transparent_pixels_become_white():
+    image = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    assert load_image(_encode(image, "PNG")).min() == 255
+
+
+def test_exif_orientation_is_applied():
+    image = Image.new("L", (40, 20), 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    gray = load_image(_encode(image, "JPEG", exif=exif))
+    assert gray.shape == (40, 20)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(b"", "0 bytes"), (b"not an image at all", "not an image"), (None, "cannot decode")],
+)
+def test_bad_inputs_are_one_line_errors(data, message):
+    if data is None:
+        data = _encode(Image.new("RGB", (200, 200), (200, 100, 50)), "PNG")[:300]  # truncated
+    with pytest.raises(LayoutError, match=message):
+        load_image(data)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(LayoutError, match="no such file"):
+        load_image(tmp_path / "nope.png")
+
+
+def test_huge_image_is_refused_before_decoding():
+    side = int(np.sqrt(MAX_PIXELS)) + 100
+    data = _encode(Image.new("1", (side, side), 1), "PNG")
+    with pytest.raises(LayoutError, match="exceeds the limit"):
+        load_image(data)
+
+
+@pytest.mark.parametrize("image", [np.full((1, 1), 255, np.uint8), np.full((600, 400), 235, np.uint8)])
+def test_tiny_and_blank_pages_give_no_lines(image):
+    assert segment(image).lines == []
+
+
+def test_photo_without_text_gives_no_lines():
+    rng = np.random.default_rng(0)
+    noise = cv2.GaussianBlur(rng.uniform(0, 255, (400, 600)).astype(np.uint8), (0, 0), 12)
+    blobs = cv2.normalize(noise, None, 0, 255, cv2.NORM_MINMAX)
+    assert segment(blobs).lines == []
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+
+def test_binarize_ignores_a_smooth_shadow():
+    page = np.full((200, 400), 210, np.uint8)
+    page[:, 300:] = np.linspace(210, 60, 100).astype(np.uint8)[None, :]  # gutter shadow
+    cv2.putText(page, "ink", (40, 120), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 30, 5)
+    mask = binarize(page, 60)
+    assert mask[:, :250].sum() > 300
+    # the image's last columns are left to the page-border rule of the component filter
+    assert not mask[:, 300:-4].any()
+
+
+@pytest.mark.parametrize("angle", [-2.5, -0.8, 0.0, 1.4, 3.0])
+def test_skew_estimate(angle):
+    page = np.full((600, 500), 255, np.uint8)
+    for row in range(60, 560, 36):
+        cv2.putText(page, "the quick brown fox jumps", (30, row), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 2)
+    skewed = rotate(page, angle, 255)
+    assert estimate_skew(skewed < 128) == pytest.approx(angle, abs=0.2)
+
+
+def test_gutter_found_only_in_a_spread():
+    page = np.zeros((300, 200), bool)
+    page[20:280:12, 20:180] = True
+    spread = np.hstack([page, np.zeros((300, 30), bool), page])
+    gutter = find_gutter(spread, 1.15)
+    assert gutter is not None and 200 <= gutter <= 230
+    assert find_gutter(page, 1.15) is None
+
+
+def test_line_bands_split_touching_lines_and_keep_a_page_number():
+    profile = np.zeros(200)
+    for top in (10, 40, 70):  # three lines of 20 rows, the second touching the third
+        profile[top : top + 20] = 300
+    profile[60:70] = 20  # descenders of line 2 meeting ascenders of line 3
+    profile[150:166] = 12  # a lone page number: few pixels per row
+    bands = line_bands(profile, char_height=14)
+    assert len(bands) == 4
+    assert bands[-1][0] >= 148 and bands[-1][1] <= 168
+
+
+# -- whole pages ----------------------------------------------------------------------------------
+
+
+def _evaluate_generated(seeds):
+    hits = misses = extras = inside = 0
+    for seed in seeds:
+        page = PageGenerator(seed).generate()
+        found = segment(page.image)
+        h, m, e = _match([t.box for t in page.lines], [line.box for line in found.lines])
+        hits, misses, extras = hits + h, misses + m, extras + e
+        inside += sum(page.inside_illustration(line.box) for line in found.lines)
+    return hits / (hits + misses), hits / (hits + extras), inside
+
+
+def test_generated_pages_smoke():
+    recall, precision, inside = _evaluate_generated(range(3))
+    assert recall >= 0.97 and precision >= 0.97 and inside == 0
+
+
+@pytest.mark.slow
+def test_generated_pages_recall_and_precision():
+    recall, precision, inside = _evaluate_generated(range(100, 160))
+    assert recall >= 0.99
+    assert precision >= 0.99
+    assert inside <= 1  # measured: one loose stroke of a frame cut by the image edge in 60 pages
+
+
+def test_reading_order_left_page_first():
+    page = PageGenerator(7).generate(two_pages=True)
+    found = segment(page.image)
+    blocks = found.blocks
+    assert [b.page_index for b in blocks] == sorted(b.page_index for b in blocks)
+    for block in blocks:
+        tops = [line.box.y0 for line in block.lines]
+        assert tops == sorted(tops)
+
+
+@needs_reference
+def test_reference_page_has_exactly_its_24_lines_in_order():
+    result = segment_page(REFERENCE_IMAGE)
+    lines = result.page.lines
+    assert len(lines) == 24
+    assert len(result.crops) == 24
+    illustration = max(result.page.illustration_boxes, key=lambda b: b.area)
+    assert not any(line.box.intersection_over_self(illustration) > 0.2 for line in lines)
+    # header, 21 body lines, page number (left page), then the caption (right page)
+    assert lines[0].box.y1 < lines[1].box.y0
+    assert all(a.box.y0 < b.box.y0 for a, b in itertools.pairwise(lines))
+    assert lines[22].box.width < 3 * lines[22].box.height  # "206"
+    assert lines[23].box.x0 > illustration.x0 and lines[23].box.y0 > illustration.y1
+    assert [b.page_index for b in result.page.blocks] == [0, 0, 0, 1]
+
+
+@needs_reference
+def test_debug_pictures(tmp_path):
+    written = save_debug(segment_page(REFERENCE_IMAGE), tmp_path, "ref")
+    assert [p.name for p in written] == ["ref.lines.png", "ref.binary.png", "ref.profile.png"]
+    assert all(cv2.imread(str(p)) is not None for p in written)
