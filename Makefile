@@ -34,7 +34,7 @@ PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint
+.PHONY: help install demo test test-fast lint synth synth-preview train eval bench clean
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -52,8 +52,28 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 
 install: $(STAMP) ## create $(VENV) and install the pinned packages (idempotent)
 
-demo: $(STAMP) ## OCR a sample page (the README's first command)
+demo: $(STAMP) ## OCR a sample page the project renders, then the reference page if present
 	$(PY) scripts/ocr_page.py --demo
+
+synth: $(STAMP) ## generate N synthetic lines into data/synth/$(NAME) (shards, manifest, samples, preview)
+	$(PY) scripts/make_synth.py --config $(SYNTH_CFG) --num-lines $(N) --name $(NAME) --workers $(WORKERS)
+
+synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet of random lines
+	$(PY) scripts/make_synth.py --config $(SYNTH_CFG) --name $(NAME) --preview-only
+
+train: $(STAMP) ## train on data/synth/$(NAME); best checkpoint, log and curve in $(RUN)
+	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN)
+	@echo "use it: python scripts/ocr_page.py IMG --checkpoint $(RUN)/best (or copy it to checkpoints/default)"
+
+eval: $(STAMP) ## OCR $(IMG) against $(GT): CER/WER table in eval/report.md, debug pictures in eval/debug
+	@mkdir -p eval
+	$(PY) scripts/ocr_page.py $(IMG) --reference $(GT) --report eval/report.md --debug-dir eval/debug > eval/ocr.txt
+
+bench: $(STAMP) ## speed benchmarks (synthesis, training, inference, layout, page OCR vs tesseract)
+	$(PY) benchmarks/run_all.py
+
+clean: ## remove generated data, runs and evaluation output (not the committed checkpoint)
+	rm -rf data/synth/*/ runs eval
 
 test: $(STAMP) ## run the whole test suite, slow tests included
 	$(PY) -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]

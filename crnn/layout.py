@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from crnn.document import Block, Box, Line, Page
-from crnn.lines import EmptyLineError, LineGeometry, normalize_line
+from crnn.lines import EmptyLineError, LineGeometry, gray_percentiles, normalize_line
 
 MAX_PIXELS = 100_000_000  # larger images are refused rather than decoded (decompression bombs)
 
@@ -396,17 +396,18 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     scale = min(1.0, config.analysis_max_side / max(height, width))
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
 
-    # a first binarization with a window sized to the page finds the characters' size ...
-    mask = binarize(small, max(15, small.shape[0] // 25))
-    skew = estimate_skew(mask, config.max_skew_degrees)
-    paper = int(np.percentile(small, 90))
+    # a first, half-resolution binarization gives the skew and the characters' size ...
+    half = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    half_mask = binarize(half, max(15, half.shape[0] // 25))
+    skew = estimate_skew(half_mask, config.max_skew_degrees)
+    _, _, half_stats, _ = cv2.connectedComponentsWithStats(half_mask.astype(np.uint8), connectivity=8)
+    rough_char_height = 2 * estimate_char_height(half_stats[1:], half.shape[0])
+    (paper,) = gray_percentiles(small, (90,))
     small = rotate(small, -skew, paper)
-    mask, flat, threshold = binarize_with_levels(small, max(15, small.shape[0] // 25))
+    # ... then the deskewed page is binarized with a window of a few character heights
+    window = int(6 * rough_char_height) if rough_char_height else max(15, small.shape[0] // 25)
+    mask, flat, threshold = binarize_with_levels(small, window)
     text_mask, char_height, illustrations = text_components(mask, config, flat, threshold)
-    # ... and a second, with a window of a few character heights, separates touching strokes better
-    if char_height:
-        mask, flat, threshold = binarize_with_levels(small, int(6 * char_height))
-        text_mask, char_height, illustrations = text_components(mask, config, flat, threshold)
     gutter = find_gutter(mask, config.min_spread_aspect) if char_height else None
 
     analysis = LayoutAnalysis(gray, small, mask, text_mask, scale, skew, char_height, gutter)
@@ -416,7 +417,7 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
 
     sh, sw = small.shape
     page_ranges = [(0, gutter), (gutter, sw)] if gutter is not None else [(0, sw)]
-    deskewed_full = rotate(gray, -skew, int(np.percentile(gray, 90)))
+    deskewed_full = rotate(gray, -skew, gray_percentiles(gray, (90,))[0])
     to_original = _back_mapper(width, height, scale, skew)
     page.illustration_boxes = [to_original(b) for b in illustrations]
     crops: list[np.ndarray] = []
@@ -550,7 +551,7 @@ def _crop_line(deskewed: np.ndarray, box: Box, parts: list[Box], scale: float, c
         keep[max(0, int((part.y0 - grow) / scale) - y0) : max(0, int(math.ceil((part.y1 + grow) / scale)) - y0),
              max(0, int((part.x0 - grow) / scale) - x0) : max(0, int(math.ceil((part.x1 + grow) / scale)) - x0)] = True
     if keep.any():
-        paper = int(np.percentile(crop[keep], 90))
+        (paper,) = gray_percentiles(crop[keep], (90,))
         crop = np.where(keep, crop, np.uint8(paper))
     try:
         return normalize_line(crop, geometry)

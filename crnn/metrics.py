@@ -167,3 +167,61 @@ def align_lines(references: Sequence[str], hypotheses: Sequence[str]) -> list[Li
             j -= 1
     pairs.reverse()
     return pairs
+
+
+def mark_differences(reference: str, hypothesis: str) -> tuple[str, str]:
+    """Both texts with the spans that differ wrapped in ⟦ ⟧ (an empty ⟦⟧ marks a deletion point)."""
+    import difflib
+
+    ref, hyp = normalize_for_scoring(reference), normalize_for_scoring(hypothesis)
+    ref_out, hyp_out = [], []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, ref, hyp, autojunk=False).get_opcodes():
+        if op == "equal":
+            ref_out.append(ref[a0:a1])
+            hyp_out.append(hyp[b0:b1])
+        else:
+            ref_out.append(f"⟦{ref[a0:a1]}⟧")
+            hyp_out.append(f"⟦{hyp[b0:b1]}⟧")
+    return "".join(ref_out), "".join(hyp_out)
+
+
+@dataclass(frozen=True)
+class PageScore:
+    cer: float
+    wer: float
+    cer_folded: float
+    wer_folded: float
+    character_errors: int
+    reference_characters: int
+    pairs: tuple[LinePair, ...]
+
+
+def score_page(reference_lines: Sequence[str], hypothesis_lines: Sequence[str]) -> PageScore:
+    """Page-level CER/WER (lines joined by spaces) raw and typography-folded, plus a line alignment."""
+    ref, hyp = " ".join(reference_lines), " ".join(hypothesis_lines)
+    chars = character_errors(ref, hyp)
+    return PageScore(
+        cer=chars.rate, wer=wer(ref, hyp), cer_folded=cer(ref, hyp, fold=True), wer_folded=wer(ref, hyp, fold=True),
+        character_errors=chars.errors, reference_characters=chars.reference_length,
+        pairs=tuple(align_lines(list(reference_lines), list(hypothesis_lines))),
+    )
+
+
+def format_report(score: PageScore, title: str = "") -> str:
+    """A Markdown report: the rates, then each wrong line beside its reference with differences marked."""
+    out = [f"## {title}" if title else "## Evaluation", "",
+           "| metric | raw | typography folded |", "| --- | --- | --- |",
+           f"| CER | {100 * score.cer:.2f}% ({score.character_errors}/{score.reference_characters}) "
+           f"| {100 * score.cer_folded:.2f}% |",
+           f"| WER | {100 * score.wer:.2f}% | {100 * score.wer_folded:.2f}% |", ""]
+    wrong = [p for p in score.pairs if p.errors or p.reference is None or p.hypothesis is None]
+    if not wrong:
+        out.append("Every line matches its reference.")
+    else:
+        out.append(f"{len(wrong)} line(s) differ (differences in ⟦ ⟧):")
+        out.append("")
+        for pair in wrong:
+            ref_marked, hyp_marked = mark_differences(pair.reference or "", pair.hypothesis or "")
+            out.append(f"- ref: `{ref_marked if pair.reference is not None else '(no line)'}`")
+            out.append(f"  ocr: `{hyp_marked if pair.hypothesis is not None else '(missing)'}`")
+    return "\n".join(out) + "\n"

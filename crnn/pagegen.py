@@ -94,7 +94,7 @@ class PageGenerator:
             text = self.texts.next_line().strip()
         return text
 
-    def _page(self, width: int, height: int, font, size: int, number: int) -> SyntheticPage:
+    def _page(self, width: int, height: int, font, size: int, number: int, min_art: int = 0) -> SyntheticPage:
         rng = self.rng
         canvas = np.full((height, width), 255, np.uint8)
         lines: list[TruthLine] = []
@@ -124,7 +124,7 @@ class PageGenerator:
         body_width = width - 2 * margin_x
         bottom = height - int(pitch * 2.5)
         full_page_art = rng.random() < 0.25
-        art_count = 1 if full_page_art else int(rng.integers(0, 3))
+        art_count = max(min_art, 1 if full_page_art else int(rng.integers(0, 3)))
         art_rows = set()
         if art_count:
             rows_available = (bottom - y) // pitch
@@ -154,14 +154,17 @@ class PageGenerator:
         lines.sort(key=lambda line: line.box.y0)
         return SyntheticPage(canvas, lines, illustrations)
 
-    def generate(self, two_pages: bool | None = None) -> SyntheticPage:
+    def generate(self, two_pages: bool | None = None, min_illustrations: int = 0) -> SyntheticPage:
+        """One page or spread; ``min_illustrations`` forces pictures onto the last page."""
         rng = self.rng
         two_pages = bool(rng.random() < 0.5) if two_pages is None else two_pages
         font = self.fonts[int(rng.integers(len(self.fonts)))]
         size = int(rng.integers(20, 32))
         page_w, page_h = int(size * rng.uniform(30, 38)), int(size * rng.uniform(44, 52))
         number = int(rng.integers(1, 400))
-        pages = [self._page(page_w, page_h, font, size, number + i) for i in range(2 if two_pages else 1)]
+        count = 2 if two_pages else 1
+        pages = [self._page(page_w, page_h, font, size, number + i, min_illustrations if i == count - 1 else 0)
+                 for i in range(count)]
         gutter = int(size * rng.uniform(1.5, 3)) if two_pages else 0
         image = np.full((page_h, page_w * len(pages) + gutter * (len(pages) - 1)), 255, np.uint8)
         lines: list[TruthLine] = []

@@ -525,3 +525,17 @@ def build_dataset(config: SynthConfig, out_dir: Path, workers: int = 2, progress
     if validation and config.sample_pngs:
         write_samples(out_dir, Path(sorted(validation)[0]), config.sample_pngs)
     return manifest
+
+
+def write_preview(data_dir: Path, out_path: Path, count: int = 40, seed: int = 0) -> Path:
+    """A contact sheet of ``count`` random validation lines with their labels, for a look at the data."""
+    shards = sorted(data_dir.glob("shard-validation-*.npz")) or sorted(data_dir.glob("shard-train-*.npz"))
+    if not shards:
+        raise SynthError(f"no shards in {data_dir}: run `make synth` first")
+    shard = read_shard(shards[0])
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(shard.images), size=min(count, len(shard.images)), replace=False)
+    sheet = contact_sheet([shard.images[i] for i in picks], [shard.labels[i] for i in picks])
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out_path), sheet)
+    return out_path

@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+"""Speed benchmarks. Run with `make bench` (or pick sections: benchmarks/run_all.py layout inference).
+
+Sections:
+  synth      synthetic lines per second with 2 workers (render + augment + write), bytes per line
+  train      training samples per second of the configured model on synthetic batches, parameter count
+  inference  recognizer lines per second, batched, on normalized line crops
+  layout     layout analysis time for the reference page on one core
+  page       whole-process wall time and peak memory for one page, ours vs `tesseract IMG stdout`
+
+Results are printed and written to benchmarks/results.json (one entry per section, with the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT.parent / "shared" / "reference" / "20000-leagues-006.jpg"
+RESULTS = ROOT / "benchmarks" / "results.json"
+sys.path.insert(0, str(ROOT))
+
+
+def bench_synth(lines: int = 2000) -> dict:
+    from dataclasses import replace
+
+    from crnn.config import load_config
+    from crnn.synth import SynthConfig, build_dataset
+
+    config = replace(load_config(SynthConfig, ROOT / "configs" / "synth.yaml"), num_lines=lines, name="bench",
+                     sample_pngs=0)
+    results = {}
+    for backend in ("pillow", "trdg"):
+        cfg = replace(config, render=replace(config.render, backend=backend))
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            build_dataset(cfg, Path(tmp) / "bench", workers=2, progress=False)
+            elapsed = time.perf_counter() - started
+            size = sum(p.stat().st_size for p in (Path(tmp) / "bench").glob("*.npz"))
+        results[backend] = {"lines_per_second": round(lines / elapsed, 1), "bytes_per_line": round(size / lines)}
+    return {"lines": lines, "workers": 2, **results}
+
+
+def bench_train(steps: int = 12) -> dict:
+    import keras
+    import numpy as np
+
+    from crnn.charset import Charset
+    from crnn.config import load_config
+    from crnn.model import build_model
+    from crnn.synth import SynthConfig, generate_lines, select_fonts
+    from crnn.train import LineSet, TrainConfig, epoch_batches, make_batch, make_trainer
+
+    config = load_config(TrainConfig, ROOT / "configs" / "train.yaml")
+    synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
+    charset = Charset()
+    samples = list(generate_lines(synth, "train", 0, 640, select_fonts(synth.render)))
+    lines = LineSet([s.image for s in samples], [s.text for s in samples], [charset.encode(s.text) for s in samples])
+    model = build_model(config.model, charset.num_classes)
+    trainer = make_trainer(model, keras.optimizers.Adam(1e-3, clipnorm=config.clipnorm))
+    batches = epoch_batches(lines.widths, config.batch_size, steps + 2, config.seed, 0, config.bucket_batches)
+    for indices in batches[:2]:  # trace the step function
+        trainer.train_on_batch(*make_batch(lines, indices, config.model, config.width_quantum))
+    started = time.perf_counter()
+    for indices in batches[2:]:
+        trainer.train_on_batch(*make_batch(lines, indices, config.model, config.width_quantum))
+    elapsed = time.perf_counter() - started
+    return {"samples_per_second": round(steps * config.batch_size / elapsed, 1), "batch_size": config.batch_size,
+            "parameters": int(model.count_params()), "mean_line_width": round(float(np.mean(lines.widths)))}
+
+
+def bench_inference(checkpoint: Path, count: int = 512) -> dict:
+    from crnn.config import load_config
+    from crnn.pipeline import PageReader
+    from crnn.synth import SynthConfig, generate_lines, select_fonts
+
+    synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
+    crops = [s.image for s in generate_lines(synth, "validation", 99, count, select_fonts(synth.render))]
+    reader = PageReader(checkpoint)
+    reader.recognize_lines(crops[:64])  # warm up
+    started = time.perf_counter()
+    reader.recognize_lines(crops)
+    elapsed = time.perf_counter() - started
+    beam = PageReader(checkpoint, decoder="beam")
+    started = time.perf_counter()
+    beam.recognize_lines(crops[:128])
+    beam_elapsed = time.perf_counter() - started
+    return {"greedy_lines_per_second": round(count / elapsed, 1), "beam8_lines_per_second": round(128 / beam_elapsed, 1)}
+
+
+def bench_layout(repeats: int = 10) -> dict:
+    import cv2
+
+    from crnn.layout import load_image, segment_page
+
+    cv2.setNumThreads(1)
+    gray = load_image(REFERENCE)
+    segment_page(gray)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        segment_page(gray)
+        times.append(time.perf_counter() - started)
+    return {"reference_page_ms_median": round(1000 * sorted(times)[len(times) // 2], 1), "threads": 1}
+
+
+def _timed_process(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (MB) of a command, via GNU time if present, else wall time only."""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    with tempfile.NamedTemporaryFile(suffix=".txt") as report:
+        full = [gnu_time, "-v", "-o", report.name, *command] if gnu_time else command
+        started = time.perf_counter()
+        subprocess.run(full, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        rss = 0
+        if gnu_time:
+            for line in Path(report.name).read_text().splitlines():
+                if "Maximum resident set size" in line:
+                    rss = int(line.split(":")[1]) // 1024
+    return elapsed, rss
+
+
+def bench_page(checkpoint: Path) -> dict:
+    ours = [sys.executable, str(ROOT / "scripts" / "ocr_page.py"), str(REFERENCE), "--checkpoint", str(checkpoint)]
+    wall, rss = _timed_process(ours)
+    result = {"ours_seconds": round(wall, 2), "ours_peak_rss_mb": rss}
+    tesseract = shutil.which("tesseract")
+    if tesseract:
+        t_wall, t_rss = _timed_process([tesseract, str(REFERENCE), "stdout"])
+        result |= {"tesseract_seconds": round(t_wall, 2), "tesseract_peak_rss_mb": t_rss,
+                   "time_ratio_ours_over_tesseract": round(wall / t_wall, 2)}
+    else:
+        result["tesseract"] = "not installed (apt-get install tesseract-ocr to compare)"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sections = ("synth", "train", "inference", "layout", "page")
+    parser.add_argument("sections", nargs="*", choices=sections, default=list(sections))
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    machine = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+               "python": platform.python_version()}
+    for section in args.sections:
+        if section in ("layout", "page") and not REFERENCE.is_file():
+            print(f"{section}: skipped ({REFERENCE} not found)")
+            continue
+        runner = {"synth": bench_synth, "train": bench_train, "layout": bench_layout,
+                  "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint)}
+        result = runner[section]()
+        results[section] = {**result, "machine": machine, "date": time.strftime("%Y-%m-%d")}
+        print(f"{section}: {json.dumps(result)}", flush=True)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
