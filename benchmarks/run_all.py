@@ -64,7 +64,8 @@ def bench_train(steps: int = 12) -> dict:
     synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
     charset = Charset()
     samples = list(generate_lines(synth, "train", 0, 640, select_fonts(synth.render)))
-    lines = LineSet([s.image for s in samples], [s.text for s in samples], [charset.encode(s.text) for s in samples])
+    lines = LineSet([s.image for s in samples], [s.text for s in samples],
+                    [charset.encode(s.text) for s in samples])
     model = build_model(config.model, charset.num_classes)
     trainer = make_trainer(model, keras.optimizers.Adam(1e-3, clipnorm=config.clipnorm))
     batches = epoch_batches(lines.widths, config.batch_size, steps + 2, config.seed, 0, config.bucket_batches)
@@ -94,7 +95,8 @@ def bench_inference(checkpoint: Path, count: int = 512) -> dict:
     started = time.perf_counter()
     beam.recognize_lines(crops[:128])
     beam_elapsed = time.perf_counter() - started
-    return {"greedy_lines_per_second": round(count / elapsed, 1), "beam8_lines_per_second": round(128 / beam_elapsed, 1)}
+    return {"greedy_lines_per_second": round(count / elapsed, 1),
+            "beam8_lines_per_second": round(128 / beam_elapsed, 1)}
 
 
 def bench_layout(repeats: int = 10) -> dict:

@@ -82,7 +82,8 @@ def to_hocr(page: Page, low_confidence: float = LOW_CONFIDENCE) -> str:
         '<meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_line ocrx_word ocrp_wconf"/>',
         "</head>",
         "<body>",
-        f'<div class="ocr_page" id="page_1" title={quoteattr(f"image {page.source}; {_bbox(Box(0, 0, page.width, page.height))}")}>',
+        '<div class="ocr_page" id="page_1" title='
+        + quoteattr(f"image {page.source}; {_bbox(Box(0, 0, page.width, page.height))}") + ">",
     ]
     word_id = 0
     line_id = 0
