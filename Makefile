@@ -28,13 +28,17 @@ RUN ?= runs/$(NAME)
 IMG ?= ../shared/reference/20000-leagues-006.jpg
 ## GT: its transcription
 GT ?= ../shared/reference/20000-leagues-006.gt.txt
+## HOST: interface for `make serve`
+HOST ?= 127.0.0.1
+## PORT: port for `make serve`
+PORT ?= 8000
 ## PYTEST_ARGS: extra arguments for pytest, e.g. -m "not slow"
 PYTEST_ARGS ?= 
 
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint synth synth-preview train eval bench clean
+.PHONY: help install demo test test-fast lint synth synth-preview train eval bench clean serve
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -64,6 +68,9 @@ synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet
 train: $(STAMP) ## train on data/synth/$(NAME); best checkpoint, log and curve in $(RUN)
 	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN)
 	@echo "use it: python scripts/ocr_page.py IMG --checkpoint $(RUN)/best (or copy it to checkpoints/default)"
+
+serve: $(STAMP) ## start the web app on http://$(HOST):$(PORT) (upload, view, correct lines)
+	$(PY) scripts/serve.py --host $(HOST) --port $(PORT)
 
 eval: $(STAMP) ## OCR $(IMG) against $(GT): CER/WER table in eval/report.md, debug pictures in eval/debug
 	@mkdir -p eval

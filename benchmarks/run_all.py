@@ -5,6 +5,7 @@ Sections:
   synth      synthetic lines per second with 2 workers (render + augment + write), bytes per line
   train      training samples per second of the configured model on synthetic batches, parameter count
   inference  recognizer lines per second, batched, on normalized line crops
+  decoders   greedy vs beam search (numpy prefix beam, keras.ops.ctc_decode): CER and speed
   layout     layout analysis time for the reference page on one core
   page       whole-process wall time and peak memory for one page, ours vs `tesseract IMG stdout`
 
@@ -99,6 +100,43 @@ def bench_inference(checkpoint: Path, count: int = 512) -> dict:
             "beam8_lines_per_second": round(128 / beam_elapsed, 1)}
 
 
+def bench_decoders(checkpoint: Path, count: int = 300) -> dict:
+    """Greedy vs numpy prefix beam vs keras.ops.ctc_decode beam: CER on held-out synthetic lines, and speed."""
+    import numpy as np
+    from keras import ops
+
+    from crnn.checkpoint import load_checkpoint
+    from crnn.config import load_config
+    from crnn.decode import decode_batch
+    from crnn.metrics import cer
+    from crnn.synth import SynthConfig, generate_lines, select_fonts
+
+    synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
+    samples = list(generate_lines(synth, "validation", 98, count, select_fonts(synth.render)))
+    recognizer = load_checkpoint(checkpoint)
+    order = np.argsort([s.image.shape[1] for s in samples])
+    batches = [order[i : i + 32] for i in range(0, count, 32)]
+    outputs = [recognizer.logits([samples[i].image for i in b]) for b in batches]
+    truth = [samples[i].text for b in batches for i in b]
+    result = {"lines": count}
+    for name, method in (("greedy", "greedy"), ("numpy_beam8", "beam")):
+        started = time.perf_counter()
+        texts = [d.text for logits, lengths in outputs
+                 for d in decode_batch(logits, lengths, recognizer.charset, method, 8)]
+        elapsed = time.perf_counter() - started
+        result[name] = {"cer": round(cer(truth, texts), 5), "lines_per_second": round(count / elapsed, 1)}
+    started = time.perf_counter()
+    texts = []
+    for logits, lengths in outputs:
+        decoded, _ = ops.ctc_decode(logits, lengths, strategy="beam_search", beam_width=8, top_paths=1,
+                                    mask_index=0)
+        for row in np.asarray(decoded[0]):
+            texts.append(recognizer.charset.decode([int(i) for i in row if i > 0]))
+    elapsed = time.perf_counter() - started
+    result["keras_beam8"] = {"cer": round(cer(truth, texts), 5), "lines_per_second": round(count / elapsed, 1)}
+    return result
+
+
 def bench_layout(repeats: int = 10) -> dict:
     import cv2
 
@@ -147,7 +185,7 @@ def bench_page(checkpoint: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = ("synth", "train", "inference", "layout", "page")
+    sections = ("synth", "train", "inference", "decoders", "layout", "page")
     parser.add_argument("sections", nargs="*", choices=sections, default=list(sections))
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     args = parser.parse_args(argv)
@@ -160,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{section}: skipped ({REFERENCE} not found)")
             continue
         runner = {"synth": bench_synth, "train": bench_train, "layout": bench_layout,
-                  "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint)}
+                  "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint),
+                  "decoders": lambda: bench_decoders(args.checkpoint)}
         result = runner[section]()
         results[section] = {**result, "machine": machine, "date": time.strftime("%Y-%m-%d")}
         print(f"{section}: {json.dumps(result)}", flush=True)

@@ -1,0 +1,196 @@
+import base64
+import io
+import json
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from crnn.charset import Charset
+from crnn.checkpoint import save_checkpoint
+from crnn.config import to_dict
+from crnn.document import Block, Box, Line, Page
+from crnn.lines import LineGeometry
+from crnn.model import build_model
+from crnn.pipeline import OcrResult, PageReader
+from crnn.webapp import create_app
+
+
+class FixedReader:
+    """Wraps a real (tiny) PageReader but returns known lines, so the API can be tested exactly."""
+
+    def __init__(self, reader: PageReader) -> None:
+        self.recognizer = reader.recognizer
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def read(self, image, source=""):
+        with self.lock:
+            self.calls += 1
+        h, w = image.shape
+        lines = [Line(Box(10, 10, w - 10, 30), "first line", 0.9), Line(Box(10, 40, w - 10, 60), "secnd line", 0.3)]
+        page = Page(w, h, [Block(Box(10, 10, w - 10, 60), lines)], source=source)
+        return OcrResult(page, None)
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory, tiny_model_config):
+    path = tmp_path_factory.mktemp("ckpt") / "tiny"
+    charset = Charset()
+    model = build_model(tiny_model_config, charset.num_classes)
+    save_checkpoint(path, model, charset, LineGeometry(), {"model": to_dict(tiny_model_config)},
+                    {"git_commit": "abc", "metrics": {"step": 5}})
+    return FixedReader(PageReader(path))
+
+
+@pytest.fixture()
+def client(reader, tmp_path):
+    return TestClient(create_app(reader=reader, corrections_dir=tmp_path / "corrections", max_bytes=2_000_000,
+                                 max_pixels=4_000_000))
+
+
+def _png(width=200, height=100) -> bytes:
+    image = np.full((height, width), 230, np.uint8)
+    cv2.putText(image, "text", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 2)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def _ocr(client, data=None):
+    response = client.post("/api/ocr", files={"image": ("page.png", data or _png(), "image/png")})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_health(client):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["charset_size"] == len(Charset())
+    assert "abc" in body["model_version"]
+
+
+def test_index_page_is_served_without_external_resources(client):
+    html = client.get("/").text
+    assert "<script>" in html and "/api/ocr" in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_ocr_multipart_and_data_url_agree(client):
+    multipart = _ocr(client)
+    url = "data:image/png;base64," + base64.b64encode(_png()).decode()
+    as_json = client.post("/api/ocr", json={"image": url, "filename": "page.png"}).json()
+    assert multipart["page_id"] == as_json["page_id"]
+    assert [line["text"] for line in multipart["blocks"][0]["lines"]] == ["first line", "secnd line"]
+    assert multipart["blocks"][0]["lines"][1]["uncertain"] is True
+
+
+def test_ocr_of_a_generated_page_with_the_real_pipeline(tmp_path, tiny_model_config, reader):
+    from crnn.pagegen import PageGenerator
+
+    real = PageReader(reader.recognizer.path)
+    app = create_app(reader=real, corrections_dir=tmp_path / "c")
+    image = PageGenerator(5).generate(two_pages=False).image
+    response = TestClient(app).post("/api/ocr", files={"image": ("p.png", cv2.imencode(".png", image)[1].tobytes(),
+                                                                 "image/png")})
+    assert response.status_code == 200
+    assert response.json()["width"] == image.shape[1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"files": {"image": ("x.png", b"", "image/png")}}, 400),
+        ({"files": {"image": ("x.png", b"definitely not an image", "image/png")}}, 415),
+        ({"files": {"image": ("x.png", _png()[:80], "image/png")}}, 415),
+        ({"content": b"raw bytes", "headers": {"content-type": "application/octet-stream"}}, 415),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
+        ({"json": {"image": "data:image/png;base64,!!!"}}, 400),
+        ({"json": {"picture": "x"}}, 400),
+        ({"files": {"other": ("x.png", _png(), "image/png")}}, 400),
+    ],
+)
+def test_bad_uploads_are_4xx_with_a_json_error(client, kwargs, status):
+    response = client.post("/api/ocr", **kwargs)
+    assert response.status_code == status
+    assert set(response.json()) == {"error"}
+    assert client.get("/api/health").status_code == 200  # still serving
+
+
+def test_size_limits(client):
+    big = Image.new("L", (2100, 2000), 255)
+    buffer = io.BytesIO()
+    big.save(buffer, "PNG")
+    assert client.post("/api/ocr", files={"image": ("b.png", buffer.getvalue(), "image/png")}).status_code == 413
+    assert client.post("/api/ocr", files={"image": ("b.bmp", b"BM" + b"\0" * 2_100_000, "image/bmp")}).status_code \
+        == 413
+
+
+def test_corrections_are_saved_listed_and_survive_a_restart(reader, tmp_path):
+    corrections = tmp_path / "corrections"
+    client = TestClient(create_app(reader=reader, corrections_dir=corrections))
+    page = _ocr(client)
+    response = client.post("/api/corrections", json={"page_id": page["page_id"],
+                                                     "corrections": [{"line_index": 1, "text": "second line"}]})
+    assert response.status_code == 200, response.text
+    record = response.json()["saved"][0]
+    files = sorted(p.name for p in corrections.iterdir())
+    assert files == sorted(f"{record['id']}{suffix}" for suffix in (".gt.txt", ".json", ".png"))
+    assert (corrections / f"{record['id']}.gt.txt").read_text(encoding="utf-8") == "second line\n"
+    stored = json.loads((corrections / f"{record['id']}.json").read_text(encoding="utf-8"))
+    assert stored["prediction"] == "secnd line" and stored["correction"] == "second line"
+    assert stored["box"] and stored["model_version"] and stored["source_image_sha256"] == page["page_id"]
+    assert cv2.imread(str(corrections / f"{record['id']}.png")) is not None
+    text = client.get(f"/api/pages/{page['page_id']}/text").text
+    assert text == "first line\nsecond line\n"
+
+    restarted = TestClient(create_app(reader=reader, corrections_dir=corrections))
+    again = _ocr(restarted)
+    assert [c["correction"] for c in again["corrections"]] == ["second line"]
+    assert len(restarted.get("/api/corrections").json()["corrections"]) == 1
+
+
+def test_saving_twice_keeps_both(client):
+    page = _ocr(client)
+    for text in ("one", "two"):
+        body = {"page_id": page["page_id"], "line_index": 0, "text": text}
+        assert client.post("/api/corrections", json=body).status_code == 200
+    assert [c["correction"] for c in client.get(f"/api/corrections?page_id={page['page_id']}").json()
+            ["corrections"]] == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"line_index": 7, "text": "x"}, 404),
+        ({"line_index": -1, "text": "x"}, 404),
+        ({"line_index": "0", "text": "x"}, 404),
+        ({"line_index": 0, "text": "漢字"}, 422),
+        ({"line_index": 0, "text": "two\nlines"}, 400),
+        ({"line_index": 0, "text": 5}, 400),
+    ],
+)
+def test_bad_corrections_are_refused(client, body, status):
+    page = _ocr(client)
+    response = client.post("/api/corrections", json={"page_id": page["page_id"], **body})
+    assert response.status_code == status
+    assert "error" in response.json()
+
+
+@pytest.mark.parametrize("page_id", ["../../etc/passwd", "a" * 63 + "/", "A" * 64, "0" * 64, 5, None])
+def test_path_traversal_and_unknown_pages_are_refused(client, tmp_path, page_id):
+    response = client.post("/api/corrections", json={"page_id": page_id, "line_index": 0, "text": "x"})
+    assert response.status_code in (400, 404)
+    listing = client.get("/api/corrections", params={"page_id": str(page_id)})
+    assert listing.status_code in (200, 400)
+    assert client.get(f"/api/pages/{page_id}/text").status_code in (400, 404)
+    assert not list(tmp_path.rglob("passwd"))
+
+
+def test_filename_from_the_upload_never_names_a_file(client, tmp_path):
+    response = client.post("/api/ocr", files={"image": ("../../evil.png", _png(), "image/png")})
+    assert response.status_code == 200
+    page = response.json()
+    client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 0, "text": "ok"})
+    assert not list(tmp_path.parent.rglob("evil*"))
+    assert all(p.name[:8].isdigit() for p in (tmp_path / "corrections").iterdir())
