@@ -79,7 +79,8 @@ class CorrectionStore:
         ok, png = cv2.imencode(".png", crop)
         if not ok:
             raise RequestError(500, "could not encode the line image")
-        correction_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:12]}"
+        # sortable by time (so later corrections win), unique, and never derived from the request
+        correction_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
         record = {
             "id": correction_id,
             "page_id": stored.page_id,
