@@ -1,0 +1,109 @@
+#!/usr/bin/env python
+"""Load test of the web app on 127.0.0.1 only: N concurrent clients post a page for D seconds.
+
+Every answer is checked against the first one (same lines, same text), corrections are
+posted during the run and all must be on disk at the end. Stops by itself. Writes
+requests/s and p50/p95 latency to benchmarks/results.json under "webapp_load".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image", type=Path, default=ROOT.parent / "shared" / "reference" / "20000-leagues-006.jpg")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
+    args = parser.parse_args(argv)
+
+    import tempfile
+
+    import httpx
+    import uvicorn
+
+    from crnn.webapp import create_app
+
+    corrections = Path(tempfile.mkdtemp(prefix="crnn-load-"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(args.checkpoint, corrections), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    data = args.image.read_bytes()
+    expected = httpx.post(f"{url}/api/ocr", files={"image": ("p.jpg", data, "image/jpeg")}, timeout=120).json()
+    expected_text = expected["text"]
+    latencies: list[float] = []
+    wrong: list[str] = []
+    saved_ids: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.time() + args.seconds
+
+    def client(number: int) -> None:
+        with httpx.Client(timeout=300) as session:
+            count = 0
+            while time.time() < stop_at:
+                started = time.perf_counter()
+                response = session.post(f"{url}/api/ocr", files={"image": ("p.jpg", data, "image/jpeg")})
+                elapsed = time.perf_counter() - started
+                body = response.json()
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status_code != 200 or body.get("text") != expected_text:
+                        wrong.append(f"client {number}: {response.status_code}")
+                count += 1
+                if count % 3 == 0:
+                    saved = session.post(f"{url}/api/corrections", json={
+                        "page_id": body["page_id"], "line_index": number % 24, "text": f"client {number} pass {count}"})
+                    with lock:
+                        if saved.status_code == 200:
+                            saved_ids.extend(r["id"] for r in saved.json()["saved"])
+                        else:
+                            wrong.append(f"correction: {saved.status_code}")
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - started
+    server.should_exit = True
+    on_disk = {p.name.removesuffix(".gt.txt") for p in corrections.glob("*.gt.txt")}
+    lost = [i for i in saved_ids if i not in on_disk]
+    latencies.sort()
+    result = {
+        "clients": args.clients, "seconds": round(wall, 1), "requests": len(latencies),
+        "requests_per_second": round(len(latencies) / wall, 2),
+        "p50_seconds": round(statistics.median(latencies), 2),
+        "p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+        "wrong_answers": len(wrong), "corrections_saved": len(saved_ids), "corrections_lost": len(lost),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    print(json.dumps(result))
+    results_path = ROOT / "benchmarks" / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results["webapp_load"] = result
+    results_path.write_text(json.dumps(results, indent=1) + "\n")
+    return 0 if not wrong and not lost else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The web app in a real browser: headless Debian Chromium driven by Playwright (no downloaded browser)."""
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from crnn.pipeline import DEFAULT_CHECKPOINT
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_IMAGE = ROOT.parent / "shared" / "reference" / "20000-leagues-006.jpg"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
+    pytest.mark.skipif(not REFERENCE_IMAGE.is_file(), reason="../shared/reference not present"),
+    pytest.mark.skipif(not (DEFAULT_CHECKPOINT / "model.keras").is_file(), reason="no committed checkpoint"),
+]
+
+
+@pytest.fixture()
+def server(tmp_path):
+    import uvicorn
+
+    from crnn.webapp import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(DEFAULT_CHECKPOINT, tmp_path / "corrections")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not instance.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", tmp_path / "corrections"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_upload_see_correct_reload(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, corrections = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url)
+        page.set_input_files("#file", str(REFERENCE_IMAGE))
+        page.wait_for_selector(".line input", timeout=120_000)
+        assert page.locator(".box").count() == 24
+        assert page.locator(".line input").count() == 24
+        assert "LEAGUES" in page.locator(".line input").first.input_value().upper()
+
+        page.locator(".box").nth(5).click()
+        assert "active" in (page.locator(".line").nth(5).get_attribute("class") or "")
+
+        edited = page.locator(".line input").nth(3)
+        edited.fill("A corrected line of text.")
+        page.click("#save")
+        page.wait_for_selector("#status:has-text('saved 1 correction')", timeout=30_000)
+        assert len(list(corrections.glob("*.gt.txt"))) == 1
+
+        page.reload()
+        page.set_input_files("#file", str(REFERENCE_IMAGE))
+        page.wait_for_selector(".line input", timeout=120_000)
+        assert page.locator(".line input").nth(3).input_value() == "A corrected line of text."
+        assert page.locator(".line").nth(3).locator(".saved").inner_text() == "saved"
+        shot = tmp_path / "webapp.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        browser.close()
