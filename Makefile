@@ -46,10 +46,10 @@ help: ## list targets and overridable variables
 	@echo "Variables (override as VAR=value):"
 	@awk '/^## [A-Z_]+: /{doc=$$0; sub(/^## [A-Z_]+: /,"",doc); next} /^[A-Z_]+ \?= /{if(doc!=""){v=$$0; sub(/ \?= .*/,"",v); d=$$0; sub(/^[A-Z_]+ \?= /,"",d); printf "  %-12s %s\n  %-12s   (default: %s)\n", v, doc, "", d}; doc=""}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements.txt requirements-nodeps.txt
+$(STAMP): requirements.txt requirements-nodeps.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=..." >&2; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
