@@ -186,9 +186,13 @@ def bench_page(checkpoint: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sections = ("synth", "train", "inference", "decoders", "layout", "page")
-    parser.add_argument("sections", nargs="*", choices=sections, default=list(sections))
+    parser.add_argument("sections", nargs="*", help=f"any of {', '.join(sections)} (default: all)")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.sections) - set(sections))
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
+    args.sections = args.sections or list(sections)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     machine = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),

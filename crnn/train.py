@@ -139,7 +139,7 @@ def evaluate(model, lines: LineSet, charset: Charset, model_config: ModelConfig,
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         images, widths = prepare_images([lines.images[i] for i in idx])
-        logits = np.asarray(model(images, training=False))
+        logits = np.asarray(model.predict_on_batch(images))
         decoded = greedy_decode_batch(logits, logit_lengths(widths, model_config), charset)
         for i, d in zip(idx, decoded, strict=True):
             hypotheses[int(i)] = d.text
