@@ -216,9 +216,3 @@ class PageGenerator:
         return SyntheticPage(gray, lines, [rotate_box(b) for b in page.illustrations],
                              [rotate_corners(b) for b in page.illustrations])
 
-
-def reading_order(lines: list[TruthLine], page_split_x: int | None) -> list[TruthLine]:
-    """Left page before right page, top to bottom."""
-    if page_split_x is None:
-        return sorted(lines, key=lambda t: t.box.y0)
-    return sorted(lines, key=lambda t: (t.box.x0 >= page_split_x, t.box.y0))

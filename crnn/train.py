@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -389,6 +389,3 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
         raise TrainingError("training ended without a validated checkpoint")
     return json.loads((run_dir / "best" / CHECKPOINT_FILES["metadata"]).read_text(encoding="utf-8"))
 
-
-def with_overrides(config: TrainConfig, **overrides) -> TrainConfig:
-    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
