@@ -90,6 +90,7 @@ def test_missing_file(tmp_path):
         load_image(tmp_path / "nope.png")
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_huge_image_is_refused_before_decoding():
     side = int(np.sqrt(MAX_PIXELS)) + 100
     data = _encode(Image.new("1", (side, side), 1), "PNG")
