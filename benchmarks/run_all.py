@@ -7,6 +7,7 @@ Sections:
   inference  recognizer lines per second, batched, on normalized line crops
   decoders   greedy vs beam search (numpy prefix beam, keras.ops.ctc_decode): CER and speed
   layout     layout analysis time for the reference page on one core
+  layout_pages  line recall/precision at IoU >= 0.5 on 60 generated pages (seeds 0-59)
   page       whole-process wall time and peak memory for one page, ours vs `tesseract IMG stdout`
 
 Results are printed and written to benchmarks/results.json (one entry per section, with the machine).
@@ -138,6 +139,15 @@ def bench_decoders(checkpoint: Path, count: int = 300) -> dict:
     return result
 
 
+def bench_layout_pages(seeds: range = range(60)) -> dict:
+    from crnn.pagegen import score_layout
+
+    score = score_layout(seeds)
+    return {"pages": score.pages, "seeds": f"{seeds.start}-{seeds.stop - 1}", "line_recall": round(score.recall, 4),
+            "line_precision": round(score.precision, 4),
+            "lines_inside_illustrations": score.lines_inside_illustrations}
+
+
 def bench_layout(repeats: int = 10) -> dict:
     import cv2
 
@@ -189,7 +199,7 @@ def bench_page(checkpoint: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = ("synth", "train", "inference", "decoders", "layout", "page")
+    sections = ("synth", "train", "inference", "decoders", "layout", "layout_pages", "page")
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(sections)} (default: all)")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     args = parser.parse_args(argv)
@@ -207,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         runner = {"synth": bench_synth, "train": bench_train, "layout": bench_layout,
                   "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint),
-                  "decoders": lambda: bench_decoders(args.checkpoint)}
+                  "decoders": lambda: bench_decoders(args.checkpoint), "layout_pages": bench_layout_pages}
         result = runner[section]()
         results[section] = {**result, "machine": machine, "date": time.strftime("%Y-%m-%d")}
         print(f"{section}: {json.dumps(result)}", flush=True)

@@ -216,3 +216,33 @@ class PageGenerator:
         return SyntheticPage(gray, lines, [rotate_box(b) for b in page.illustrations],
                              [rotate_corners(b) for b in page.illustrations])
 
+
+
+@dataclass(frozen=True)
+class LayoutScore:
+    pages: int
+    recall: float
+    precision: float
+    lines_inside_illustrations: int
+
+
+def score_layout(seeds: range | list[int]) -> LayoutScore:
+    """Line recall and precision of ``crnn.layout.segment`` at IoU >= 0.5 (one-to-one) on generated pages,
+    and how many lines it reports inside illustrations."""
+    from crnn.layout import segment
+
+    hits = misses = extras = inside = 0
+    for seed in seeds:
+        page = PageGenerator(seed).generate()
+        found = [line.box for line in segment(page.image).lines]
+        used: set[int] = set()
+        for truth in page.lines:
+            best = max(((truth.box.iou(b), i) for i, b in enumerate(found) if i not in used), default=(0.0, -1))
+            if best[0] >= 0.5:
+                used.add(best[1])
+                hits += 1
+            else:
+                misses += 1
+        extras += len(found) - len(used)
+        inside += sum(page.inside_illustration(b) for b in found)
+    return LayoutScore(len(seeds), hits / max(hits + misses, 1), hits / max(hits + extras, 1), inside)

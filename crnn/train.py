@@ -244,8 +244,7 @@ def _save_last(run_dir: Path, model, optimizer, state: RunState) -> None:
     os.replace(tmp, final)
 
 
-def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1,
-          checkpoint_notes: dict | None = None) -> dict:
+def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1) -> dict:
     """Train (or resume) a model; returns the best validation metrics. Writes under ``run_dir``."""
     import keras
     from keras import ops
@@ -369,7 +368,7 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
                     {"seed": config.seed, "data": data_ref, "git_commit": git_commit(),
                      "metrics": {**metrics, "step": state.step, "epoch": state.epoch,
                                  "wall_seconds": round(state.wall_seconds, 1)},
-                     "parameters": int(model.count_params()), **(checkpoint_notes or {})},
+                     "parameters": int(model.count_params())},
                 )
             _save_last(run_dir, model, optimizer, state)
             plot_learning_curve(log_path, run_dir / "learning_curve.png")

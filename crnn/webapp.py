@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import os
 import threading
@@ -120,7 +121,7 @@ def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: in
     from PIL import Image
 
     try:
-        with Image.open(__import__("io").BytesIO(data)) as probe:
+        with Image.open(io.BytesIO(data)) as probe:
             width, height = probe.size
     except Exception:
         raise RequestError(415, "not an image (or an unsupported format)") from None
@@ -145,6 +146,13 @@ def decode_data_url(value: Any) -> bytes:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise RequestError(400, "image is not valid base64") from None
+
+
+def check_page_id(page_id: Any) -> str:
+    """A page id is the SHA-256 hex digest /api/ocr returned; anything else (paths included) is refused."""
+    if not isinstance(page_id, str) or len(page_id) != 64 or not all(c in "0123456789abcdef" for c in page_id):
+        raise RequestError(400, "page_id must be the 64-hex-digit id returned by /api/ocr")
+    return page_id
 
 
 def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
@@ -216,10 +224,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
 
     def stored_page(page_id: Any) -> StoredPage:
-        if not isinstance(page_id, str) or len(page_id) != 64 or not all(c in "0123456789abcdef" for c in page_id):
-            raise RequestError(400, "page_id must be the 64-hex-digit id returned by /api/ocr")
         with pages_lock:
-            stored = pages.get(page_id)
+            stored = pages.get(check_page_id(page_id))
         if stored is None:
             raise RequestError(404, "unknown page_id (OCR the page first)")
         return stored
@@ -257,9 +263,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     @app.get("/api/corrections")
     def list_corrections(page_id: str | None = None) -> dict[str, Any]:
         if page_id is not None:
-            stored_id = page_id
-            if len(stored_id) != 64 or not all(c in "0123456789abcdef" for c in stored_id):
-                raise RequestError(400, "page_id must be 64 hex digits")
+            check_page_id(page_id)
         return {"corrections": store.list(page_id)}
 
     @app.get("/api/pages/{page_id}/text")

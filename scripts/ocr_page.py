@@ -83,7 +83,7 @@ def evaluate(lines: list[str], reference: list[str], title: str, seconds: float 
     return report
 
 
-def run_demo(reader, args) -> int:
+def run_demo(reader) -> int:
     """A synthetic two-page spread with an illustration (fixed seed), then the reference page if present."""
     import tempfile
 
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.demo:
-        return run_demo(reader, args)
+        return run_demo(reader)
     return ocr_images(reader, images, reference, args)
 
 

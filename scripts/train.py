@@ -7,6 +7,7 @@ import argparse
 import os
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(TrainConfig, args.config, {k: v for k, v in overrides.items() if v is not None})
         if not Path(config.data).is_absolute() and not Path(config.data).exists():
-            config = load_config(TrainConfig, args.config, {**{k: v for k, v in overrides.items() if v is not None},
-                                                             "data": str(ROOT / config.data)})
+            config = replace(config, data=str(ROOT / config.data))  # relative to the project, not the cwd
         best = train(config, args.run_dir, resume=args.resume, verbose=0 if args.quiet else 1)
     except (ConfigError, TrainingError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crnn.document import Box
 from crnn.layout import (
     MAX_PIXELS,
     LayoutError,
@@ -21,24 +20,11 @@ from crnn.layout import (
     segment,
     segment_page,
 )
-from crnn.pagegen import PageGenerator
+from crnn.pagegen import PageGenerator, score_layout
 
 REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
 REFERENCE_IMAGE = REFERENCE / "20000-leagues-006.jpg"
 needs_reference = pytest.mark.skipif(not REFERENCE_IMAGE.is_file(), reason="../shared/reference not present")
-
-
-def _match(truth_boxes: list[Box], found_boxes: list[Box]) -> tuple[int, int, int]:
-    """(true positives, misses, extras) at IoU >= 0.5, one-to-one."""
-    used: set[int] = set()
-    hits = 0
-    for truth in truth_boxes:
-        candidates = [(truth.iou(b), i) for i, b in enumerate(found_boxes) if i not in used]
-        best = max(candidates, default=(0.0, -1))
-        if best[0] >= 0.5:
-            used.add(best[1])
-            hits += 1
-    return hits, len(truth_boxes) - hits, len(found_boxes) - len(used)
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -155,28 +141,18 @@ def test_line_bands_split_touching_lines_and_keep_a_page_number():
 # -- whole pages ----------------------------------------------------------------------------------
 
 
-def _evaluate_generated(seeds):
-    hits = misses = extras = inside = 0
-    for seed in seeds:
-        page = PageGenerator(seed).generate()
-        found = segment(page.image)
-        h, m, e = _match([t.box for t in page.lines], [line.box for line in found.lines])
-        hits, misses, extras = hits + h, misses + m, extras + e
-        inside += sum(page.inside_illustration(line.box) for line in found.lines)
-    return hits / (hits + misses), hits / (hits + extras), inside
-
-
 def test_generated_pages_smoke():
-    recall, precision, inside = _evaluate_generated(range(3))
-    assert recall >= 0.97 and precision >= 0.97 and inside == 0
+    score = score_layout(range(3))
+    assert score.recall >= 0.97 and score.precision >= 0.97 and score.lines_inside_illustrations == 0
 
 
 @pytest.mark.slow
 def test_generated_pages_recall_and_precision():
-    recall, precision, inside = _evaluate_generated(range(100, 160))
-    assert recall >= 0.99
-    assert precision >= 0.99
-    assert inside <= 1  # measured: one loose stroke of a frame cut by the image edge in 60 pages
+    score = score_layout(range(100, 160))
+    assert score.recall >= 0.99
+    assert score.precision >= 0.99
+    # measured: at most one loose stroke of a frame cut by the image edge per 60 pages
+    assert score.lines_inside_illustrations <= 1
 
 
 def test_reading_order_left_page_first():
