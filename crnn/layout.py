@@ -129,9 +129,8 @@ def flatten_page(gray: np.ndarray, window: int) -> np.ndarray:
     plain max filter would create there.
     """
     window = max(3, int(window))
-    factor = max(1, window // 8)
-    small = cv2.resize(gray, (max(1, gray.shape[1] // factor), max(1, gray.shape[0] // factor)),
-                       interpolation=cv2.INTER_AREA) if factor > 1 else gray
+    factor = max(1, min(window // 8, min(gray.shape) // 2))
+    small = _shrink(gray, factor)
     k = max(3, (window // factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
@@ -141,17 +140,26 @@ def flatten_page(gray: np.ndarray, window: int) -> np.ndarray:
     return np.clip(flat, 0, 255).astype(np.uint8)
 
 
+def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """Block means over ``factor`` x ``factor`` pixels (a scale factor, not a size, selects
+    OpenCV's fast integer-ratio path)."""
+    if factor <= 1:
+        return image
+    return cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+
+
 def sauvola(gray: np.ndarray, window: int, k: float = 0.25, dynamic_range: float = 128.0) -> np.ndarray:
     """Sauvola's local threshold: ink where darker than mean * (1 + k * (std / R - 1)) around it.
 
     Smooth shadows have little local contrast, so they stay paper even when dark.
+    (The statistics need full resolution: at the edge of a gutter shadow they change
+    within a few pixels, and an interpolated threshold there eats letters.)
     """
     window = max(3, int(window) | 1)
-    values = gray.astype(np.float32)
-    mean = cv2.boxFilter(values, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    mean_sq = cv2.boxFilter(values * values, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+    mean = cv2.boxFilter(gray, cv2.CV_32F, (window, window), borderType=cv2.BORDER_REFLECT)
+    mean_sq = cv2.sqrBoxFilter(gray, cv2.CV_32F, (window, window), borderType=cv2.BORDER_REFLECT)
     std = np.sqrt(np.maximum(mean_sq - mean * mean, 0))
-    return values < mean * (1 + k * (std / dynamic_range - 1))
+    return gray < mean * (1 + k * (std / dynamic_range - 1))
 
 
 def binarize(gray: np.ndarray, char_window: int) -> np.ndarray:
@@ -240,9 +248,18 @@ def find_gutter(mask: np.ndarray, min_aspect: float) -> int | None:
     return x
 
 
+@dataclass(frozen=True)
+class TextComponents:
+    mask: np.ndarray  # the pixels of the components that can be text
+    char_height: float  # 0 when the page has no letter-sized components
+    illustrations: list[Box]
+    stats: np.ndarray  # cv2 connected-component stats of the text components
+    centroids: np.ndarray
+
+
 def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | None = None,
-                    threshold: float = 255.0) -> tuple[np.ndarray, float, list[Box]]:
-    """Mask of the components that can be text, the character height, and illustration boxes.
+                    threshold: float = 255.0) -> TextComponents:
+    """The components that can be text, the character height, and illustration boxes.
 
     Components taller than ``big_component_factor`` character heights, or far
     wider than any word, are illustrations, rules or page edges. Their boxes
@@ -251,11 +268,12 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     flattened page, components much paler than the page's letters (the frayed
     edge of a shadow, show-through from the other side) are dropped too.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    stats = stats[1:]
+    mask = mask.astype(bool, copy=False)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    stats, centroids = stats[1:], centroids[1:]
     char_height = estimate_char_height(stats, mask.shape[0])
     if char_height == 0:
-        return np.zeros_like(mask), 0.0, []
+        return TextComponents(np.zeros_like(mask), 0.0, [], stats[:0], centroids[:0])
     heights = stats[:, cv2.CC_STAT_HEIGHT]
     widths = stats[:, cv2.CC_STAT_WIDTH]
     areas = stats[:, cv2.CC_STAT_AREA]
@@ -265,9 +283,14 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     illustrations: list[Box] = []
     for i in np.flatnonzero(big):
         x, y, bw, bh = stats[i, :4]
-        spans_page = bh > 0.8 * h or bw > 0.9 * w
         thin = min(bw, bh) < 1.5 * char_height or min(bw, bh) < 0.1 * max(bw, bh)
-        if not spans_page and not thin:
+        if thin:
+            continue
+        # a component as tall or wide as the page may be its border or an edge shadow, which only
+        # traces the sides of its box (and the box would take the page's text with it); a
+        # full-page picture fills its box with strokes
+        spans_page = bh > 0.8 * h or bw > 0.9 * w
+        if not spans_page or _occupancy(labels[y : y + bh, x : x + bw] == i + 1, char_height) >= 0.3:
             illustrations.append(Box(int(x), int(y), int(x + bw), int(y + bh)))
     illustrations = _merge_boxes(illustrations, int(char_height))
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
@@ -276,7 +299,8 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     on_border = (left <= edge) | (top <= edge) | (left + widths >= w - edge) | (top + heights >= h - edge)
     keep = ~big & ~speck & ~on_border
     if flat is not None:
-        darkness = np.bincount(labels.ravel(), weights=flat.ravel().astype(np.float64), minlength=count)[1:]
+        ink_labels = labels[mask]  # background pixels carry label 0 and do not count
+        darkness = np.bincount(ink_labels, weights=flat[mask].astype(np.float64), minlength=count)[1:]
         darkness /= np.maximum(areas, 1)
         letters = keep & (heights >= 0.6 * char_height) & (heights <= 2.5 * char_height)
         if letters.sum() >= 5:
@@ -291,7 +315,16 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
         keep &= ~inside
     lookup = np.zeros(count, dtype=bool)
     lookup[1:] = keep
-    return lookup[labels], char_height, illustrations
+    return TextComponents(lookup[labels], char_height, illustrations, stats[keep], centroids[keep])
+
+
+def _occupancy(component: np.ndarray, char_height: float) -> float:
+    """Share of the character-sized cells of a component's box that hold some of its ink."""
+    cell = max(1, int(char_height))
+    rows, cols = -(-component.shape[0] // cell), -(-component.shape[1] // cell)
+    padded = np.zeros((rows * cell, cols * cell), dtype=bool)
+    padded[: component.shape[0], : component.shape[1]] = component
+    return float(padded.reshape(rows, cell, cols, cell).any(axis=(1, 3)).mean())
 
 
 def _merge_boxes(boxes: list[Box], margin: int) -> list[Box]:
@@ -407,7 +440,8 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     # ... then the deskewed page is binarized with a window of a few character heights
     window = int(6 * rough_char_height) if rough_char_height else max(15, small.shape[0] // 25)
     mask, flat, threshold = binarize_with_levels(small, window)
-    text_mask, char_height, illustrations = text_components(mask, config, flat, threshold)
+    components = text_components(mask, config, flat, threshold)
+    text_mask, char_height, illustrations = components.mask, components.char_height, components.illustrations
     gutter = find_gutter(mask, config.min_spread_aspect) if char_height else None
 
     analysis = LayoutAnalysis(gray, small, mask, text_mask, scale, skew, char_height, gutter)
@@ -417,14 +451,13 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
 
     sh, sw = small.shape
     page_ranges = [(0, gutter), (gutter, sw)] if gutter is not None else [(0, sw)]
-    deskewed_full = rotate(gray, -skew, gray_percentiles(gray, (90,))[0])
+    deskewed_full = small if scale == 1 else rotate(gray, -skew, gray_percentiles(gray, (90,))[0])
     to_original = _back_mapper(width, height, scale, skew)
     page.illustration_boxes = [to_original(b) for b in illustrations]
     crops: list[np.ndarray] = []
     for page_index, (x_start, x_end) in enumerate(page_ranges):
         column_mask = text_mask[:, x_start:x_end]
-        ys, _xs = np.nonzero(column_mask)
-        if len(ys) == 0:
+        if not column_mask.any():
             continue
         page.page_boxes.append(to_original(Box(x_start, 0, x_end, sh)))
         profile = column_mask.sum(axis=1).astype(np.float64)
@@ -432,11 +465,13 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
         analysis.profiles.append(profile)
         analysis.bands.append(bands)
         lines: list[tuple[Box, np.ndarray]] = []
-        for box, parts in _band_boxes(column_mask, bands, char_height):
-            box = Box(box.x0 + x_start, box.y0, box.x1 + x_start, box.y1)
-            parts = [Box(b.x0 + x_start, b.y0, b.x1 + x_start, b.y1) for b in parts]
+        in_column = (components.centroids[:, 0] >= x_start) & (components.centroids[:, 0] < x_end)
+        for box, parts in _band_boxes(components.stats[in_column], components.centroids[in_column], bands,
+                                      char_height):
             if len(parts) <= 2 and _near_any(box, illustrations, 2 * char_height):
                 continue  # a loose stroke beside a picture, not a one-character line
+            if box.width < 0.25 * box.height:
+                continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
             crop = _crop_line(deskewed_full, box, parts, scale, char_height, geometry)
             if crop is not None:
                 lines.append((box, crop))
@@ -451,7 +486,8 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     return SegmentedPage(page, crops, analysis)
 
 
-def _band_boxes(mask: np.ndarray, bands: list[tuple[int, int]], char_height: float) -> list[tuple[Box, list[Box]]]:
+def _band_boxes(stats: np.ndarray, centroids: np.ndarray, bands: list[tuple[int, int]],
+                char_height: float) -> list[tuple[Box, list[Box]]]:
     """One box per band that holds text (the extent of its components), and the components' boxes.
 
     Components are assigned to the band holding their vertical centre. A band
@@ -459,8 +495,6 @@ def _band_boxes(mask: np.ndarray, bands: list[tuple[int, int]], char_height: flo
     frayed edge of a page are not lines); specks far from the letters do not
     stretch the box.
     """
-    _, _, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    stats, centroids = stats[1:], centroids[1:]
     boxes = []
     for top, bottom in bands:
         members = (centroids[:, 1] >= top) & (centroids[:, 1] < bottom)

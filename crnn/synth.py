@@ -36,7 +36,11 @@ from crnn.fonts import BookFont, book_fonts, can_render
 from crnn.lines import EmptyLineError, LineGeometry, normalize_line
 from crnn.textgen import LineTextGenerator, TextConfig
 
-SHARD_FORMAT_VERSION = 1
+SHARD_FORMAT_VERSION = 2
+# Shards store 32 grey levels: the data set shrinks by ~40% (the sensor-like noise of the
+# degradations is what deflate cannot squeeze), and the rounding error (at most 4 of 255)
+# is below the noise the degradations add anyway.
+STORED_GRAY_LEVELS = 32
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class RenderConfig:
     max_font_px: int = 40
     min_space_width: float = 0.85  # word spacing as a multiple of the font's space: justified lines stretch it
     max_space_width: float = 2.0
+    wide_space_p: float = 0.0  # share of lines justified loosely, spaces up to max_wide_space_width
+    max_wide_space_width: float = 4.0
+    small_caps_p: float = 0.0  # lowercase drawn as small capitals; the label keeps lowercase (pillow backend)
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,7 @@ class LineRenderer:
 
         self._generate = generate
         self._font_cache: dict[tuple[str, int], object] = {}
+        self._advances: dict[tuple[str, int], dict[str, float]] = {}
         self.config = config
         self.fonts = fonts
         self.rng = np.random.default_rng(seed)
@@ -173,36 +181,72 @@ class LineRenderer:
                 return font
         return None
 
-    def _render_alpha(self, text: str, font: BookFont) -> np.ndarray:
+    def _render_alpha(self, text: str, font: BookFont, small_caps: bool) -> np.ndarray:
         r = self.config.render
         size = int(self.rng.integers(r.min_font_px, r.max_font_px + 1))
-        space = float(self.rng.uniform(r.min_space_width, r.max_space_width))
+        if self.rng.random() < r.wide_space_p:
+            space = float(self.rng.uniform(r.max_space_width, r.max_wide_space_width))
+        else:
+            space = float(self.rng.uniform(r.min_space_width, r.max_space_width))
         if r.backend == "trdg":
             image, _ = self._generate(text, str(font.path), "#000000", size, 0, space, 0, False, True)
             return np.asarray(image, dtype=np.uint8)[:, :, 3].astype(np.float32) / 255.0
-        return self._render_alpha_pillow(text, font, size, space)
+        small_size = int(round(size * self.rng.uniform(0.68, 0.8))) if small_caps else 0
+        return self._render_alpha_pillow(text, font, size, space, small_size)
 
-    def _render_alpha_pillow(self, text: str, font: BookFont, size: int, space: float) -> np.ndarray:
-        # the same layout trdg produces with word_split=True (words drawn whole, kerned,
-        # spaces stretched by ``space``), drawn in one pass without trdg's second mask image
-        from PIL import Image, ImageDraw, ImageFont
+    def _font(self, font: BookFont, size: int):
+        from PIL import ImageFont
 
         key = (str(font.path), size)
         pil_font = self._font_cache.get(key)
         if pil_font is None:
             pil_font = self._font_cache[key] = ImageFont.truetype(str(font.path), size)
-        words = text.split(" ")
-        space_px = pil_font.getlength(" ") * space
-        widths = [pil_font.getlength(w) for w in words]
+        return pil_font, key
+
+    def _render_alpha_pillow(self, text: str, font: BookFont, size: int, space: float,
+                             small_caps_size: int = 0) -> np.ndarray:
+        # the same layout trdg produces with word_split=True (words drawn whole, kerned,
+        # spaces stretched by ``space``), drawn in one pass without trdg's second mask image;
+        # with small_caps_size, runs of lowercase letters are drawn as capitals of that size
+        from PIL import Image, ImageDraw
+
+        pil_font, key = self._font(font, size)
+        small = self._font(font, small_caps_size) if small_caps_size else None
+        pieces: list[list[tuple[str, object, tuple[str, int], float]]] = []  # per word: (text, font, key, width)
+        for word in text.split(" "):
+            runs = _small_caps_runs(word) if small else [(word, False)]
+            word_pieces = []
+            for run, is_small in runs:
+                run_font, run_key = small if is_small else (pil_font, key)
+                drawn = run.upper() if is_small else run
+                word_pieces.append((drawn, run_font, run_key, self._word_length(run_font, run_key, drawn)))
+            pieces.append(word_pieces)
+        space_px = self._word_length(pil_font, key, " ") * space
         ascent, descent = pil_font.getmetrics()
-        width = int(np.ceil(sum(widths) + space_px * (len(words) - 1))) + 2
-        canvas = Image.new("L", (max(width, 1), ascent + descent + 2), 0)
+        width = sum(p[3] for word in pieces for p in word) + space_px * (len(pieces) - 1)
+        canvas = Image.new("L", (max(int(np.ceil(width)) + 2, 1), ascent + descent + 2), 0)
         draw = ImageDraw.Draw(canvas)
         x = 1.0
-        for word, w in zip(words, widths, strict=True):
-            draw.text((x, 1), word, fill=255, font=pil_font)
-            x += w + space_px
+        for word_pieces in pieces:
+            for drawn, run_font, _, w in word_pieces:
+                draw.text((x, 1 + ascent), drawn, fill=255, font=run_font, anchor="ls")
+                x += w
+            x += space_px
         return np.asarray(canvas, dtype=np.float32) / 255.0
+
+    def _word_length(self, pil_font, key: tuple[str, int], word: str) -> float:
+        # the sum of the characters' advances: Pillow's layout call per word was a tenth of the
+        # render time; kerning, which it leaves out, moves the next word by a pixel at most
+        advances = self._advances.get(key)
+        if advances is None:
+            advances = self._advances[key] = {}
+        total = 0.0
+        for char in word:
+            advance = advances.get(char)
+            if advance is None:
+                advance = advances[char] = pil_font.getlength(char)
+            total += advance
+        return total
 
     def _ink_weight(self, alpha: np.ndarray, height: int) -> np.ndarray:
         d = self.config.degrade
@@ -259,9 +303,9 @@ class LineRenderer:
         h, w = alpha.shape
         paper = np.full((h, w), rng.uniform(d.paper_min, d.paper_max), dtype=np.float32)
         if rng.random() < d.texture_p:
-            coarse = rng.normal(0, rng.uniform(2, 8), (max(2, h // 16), max(2, w // 16))).astype(np.float32)
-            paper += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
-            paper += rng.normal(0, rng.uniform(1, 5), (h, w)).astype(np.float32)
+            coarse = rng.standard_normal((max(2, h // 16), max(2, w // 16)), dtype=np.float32)
+            paper += cv2.resize(coarse * rng.uniform(2, 8), (w, h), interpolation=cv2.INTER_CUBIC)
+            paper += rng.standard_normal((h, w), dtype=np.float32) * np.float32(rng.uniform(1, 5))
         if rng.random() < d.illumination_p:
             # a gradient along the line (gutter shadow, lamp falloff)
             start, end = rng.uniform(0.55, 1.0), rng.uniform(0.85, 1.05)
@@ -270,16 +314,21 @@ class LineRenderer:
                 ramp = ramp[::-1]
             paper *= ramp[None, :]
         ink_level = rng.uniform(0, d.ink_max)
-        ink = np.minimum(paper * rng.uniform(0.05, 0.5), ink_level) if rng.random() < 0.5 else ink_level
-        image = paper * (1 - alpha) + ink * alpha
-        return np.clip(image, 0, 255).astype(np.uint8)
+        if rng.random() < 0.5:
+            ink = np.minimum(paper * np.float32(rng.uniform(0.05, 0.5)), np.float32(ink_level))
+            image = paper + (ink - paper) * alpha
+        else:
+            image = paper + (np.float32(ink_level) - paper) * alpha
+        return np.clip(image, 0, 255, out=image).astype(np.uint8)
 
     def render(self, text: str) -> LineSample | None:
         """One degraded, normalized line image of ``text``; None if no font can draw it."""
-        font = self._pick_font(text)
+        small_caps = (self.config.render.backend == "pillow" and any(c.islower() for c in text)
+                      and self.rng.random() < self.config.render.small_caps_p)
+        font = self._pick_font(text + text.upper() if small_caps else text)
         if font is None:
             return None
-        alpha = self._render_alpha(text, font)
+        alpha = self._render_alpha(text, font, small_caps)
         text_height = alpha.shape[0]
         alpha = self._ink_weight(alpha, text_height)
         alpha = self._add_margins(alpha, text_height)
@@ -297,6 +346,18 @@ class LineRenderer:
         return LineSample(line, text, font.name)
 
 
+def _small_caps_runs(word: str) -> list[tuple[str, bool]]:
+    """Split a word into runs of (text, drawn as a small capital)."""
+    runs: list[tuple[str, bool]] = []
+    for char in word:
+        is_small = char.islower() and len(char.upper()) == 1
+        if runs and runs[-1][1] == is_small:
+            runs[-1] = (runs[-1][0] + char, is_small)
+        else:
+            runs.append((char, is_small))
+    return runs
+
+
 # -- shards ---------------------------------------------------------------------------------------
 
 
@@ -306,23 +367,37 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+_QUANTIZE = np.rint(np.arange(256) / (255 / (STORED_GRAY_LEVELS - 1))).astype(np.uint8)
+
+
+def _quantize(image: np.ndarray) -> np.ndarray:
+    return _QUANTIZE[image]
+
+
+def _dequantization_table(levels: int) -> np.ndarray:
+    return np.rint(np.arange(256) * (255 / (levels - 1))).clip(0, 255).astype(np.uint8)
+
+
 def write_shard(path: Path, samples: list[LineSample], font_names: list[str]) -> None:
     """Write samples as a .npz readable by ``numpy.load``, byte-identical for identical input.
 
-    The file appears under its final name only once it is complete.
+    Images are stored as ``STORED_GRAY_LEVELS`` grey levels, bzip2-compressed;
+    ``read_shard`` maps them back to 0-255. The file appears under its final
+    name only once it is complete.
     """
     arrays = {
-        "images": np.concatenate([s.image.reshape(-1) for s in samples]).astype(np.uint8),
+        "images": _quantize(np.concatenate([s.image.reshape(-1) for s in samples])),
+        "gray_levels": np.array([STORED_GRAY_LEVELS], dtype=np.int32),
         "widths": np.array([s.image.shape[1] for s in samples], dtype=np.int32),
         "height": np.array([samples[0].image.shape[0]], dtype=np.int32),
         "labels": np.array([s.text for s in samples], dtype=str),
         "font_ids": np.array([font_names.index(s.font) for s in samples], dtype=np.int16),
     }
     tmp = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_BZIP2, compresslevel=9) as archive:
         for name, array in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_BZIP2
             archive.writestr(info, _npy_bytes(array))
     os.replace(tmp, path)
 
@@ -337,6 +412,8 @@ class Shard:
 def read_shard(path: str | Path) -> Shard:
     with np.load(path, allow_pickle=False) as data:
         flat, widths, height = data["images"], data["widths"], int(data["height"][0])
+        if "gray_levels" in data:  # format 2; format 1 shards stored all 256 levels
+            flat = _dequantization_table(int(data["gray_levels"][0]))[flat]
         offsets = np.concatenate([[0], np.cumsum(widths.astype(np.int64) * height)])
         images = [flat[offsets[i] : offsets[i + 1]].reshape(height, int(w)) for i, w in enumerate(widths)]
         return Shard(images, [str(s) for s in data["labels"]], data["font_ids"].copy())
@@ -466,6 +543,11 @@ def check_corpus_encodable(config: SynthConfig, charset: Charset, probe_lines: i
             raise SynthError(f"corpus produces characters outside the charset: {sorted(missing)!r} in {line!r}")
 
 
+def _single_threaded_worker() -> None:
+    # one process per core already: OpenCV's own threads would only fight over the cores
+    cv2.setNumThreads(1)
+
+
 def build_dataset(config: SynthConfig, out_dir: Path, workers: int = 2, progress: bool = True) -> dict:
     """Generate every shard of ``config`` under ``out_dir`` in parallel, then the manifest and samples.
 
@@ -512,7 +594,7 @@ def build_dataset(config: SynthConfig, out_dir: Path, workers: int = 2, progress
                 results.append(run_shard_job(job))
                 bar.update(results[-1][1])
         else:
-            with get_context("fork").Pool(workers) as pool:
+            with get_context("fork").Pool(workers, initializer=_single_threaded_worker) as pool:
                 for result in pool.imap_unordered(run_shard_job, todo):
                     results.append(result)
                     bar.update(result[1])
