@@ -33,7 +33,7 @@ from crnn.charset import Charset
 from crnn.compat import install_pillow_getsize
 from crnn.config import to_dict
 from crnn.fonts import BookFont, book_fonts, can_render
-from crnn.lines import EmptyLineError, LineGeometry, normalize_line
+from crnn.lines import EmptyLineError, LineGeometry, flatten_illumination, normalize_line
 from crnn.textgen import LineTextGenerator, TextConfig
 
 SHARD_FORMAT_VERSION = 2
@@ -59,7 +59,7 @@ class RenderConfig:
     max_space_width: float = 2.0
     wide_space_p: float = 0.0  # share of lines justified loosely, spaces up to max_wide_space_width
     max_wide_space_width: float = 4.0
-    small_caps_p: float = 0.0  # lowercase drawn as small capitals; the label keeps lowercase (pillow backend)
+    small_caps_p: float = 0.0  # lowercase drawn as small capitals, labelled as capitals (pillow backend)
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ class LineRenderer:
         self._generate = generate
         self._font_cache: dict[tuple[str, int], object] = {}
         self._advances: dict[tuple[str, int], dict[str, float]] = {}
+        self._charset = Charset()
         self.config = config
         self.fonts = fonts
         self.rng = np.random.default_rng(seed)
@@ -313,7 +314,8 @@ class LineRenderer:
             if rng.random() < 0.5:
                 ramp = ramp[::-1]
             paper *= ramp[None, :]
-        ink_level = rng.uniform(0, d.ink_max)
+        # ink stays darker than the darkest paper of the line, however deep the shadow
+        ink_level = rng.uniform(0, min(d.ink_max, 0.6 * float(paper.min())))
         if rng.random() < 0.5:
             ink = np.minimum(paper * np.float32(rng.uniform(0.05, 0.5)), np.float32(ink_level))
             image = paper + (ink - paper) * alpha
@@ -325,7 +327,12 @@ class LineRenderer:
         """One degraded, normalized line image of ``text``; None if no font can draw it."""
         small_caps = (self.config.render.backend == "pillow" and any(c.islower() for c in text)
                       and self.rng.random() < self.config.render.small_caps_p)
-        font = self._pick_font(text + text.upper() if small_caps else text)
+        if small_caps:
+            # small capitals are capitals: the label says what the glyphs show (a line set all in
+            # small caps could not tell lowercase from capitals otherwise)
+            label = "".join(run.upper() if small else run for run, small in _small_caps_runs(text))
+            small_caps = self._charset.can_encode(label)
+        font = self._pick_font(text + label if small_caps else text)
         if font is None:
             return None
         alpha = self._render_alpha(text, font, small_caps)
@@ -338,12 +345,14 @@ class LineRenderer:
         image = self._paper_and_ink(np.clip(alpha, 0, 1))
         image = self.photometric(image=image)["image"]
         if self.rng.random() < self.config.degrade.binarize_p:
-            _, image = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+            # a 1-bit scan: scanners threshold locally, so a shadow does not turn into a black slab
+            flat = flatten_illumination(image, text_height)
+            _, image = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         try:
             line = normalize_line(image, self.config.geometry)
         except EmptyLineError:
             return None
-        return LineSample(line, text, font.name)
+        return LineSample(line, label if small_caps else text, font.name)
 
 
 def _small_caps_runs(word: str) -> list[tuple[str, bool]]:
@@ -446,7 +455,8 @@ def generate_lines(config: SynthConfig, split: str, index: int, count: int,
         if not text or split_of(text, config.validation_fraction) != split:
             continue
         sample = renderer.render(text)
-        if sample is not None:
+        # a small-caps label differs from its text: it must belong to the split as well
+        if sample is not None and split_of(sample.text, config.validation_fraction) == split:
             produced += 1
             yield sample
 
