@@ -274,17 +274,22 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     char_height = estimate_char_height(stats, mask.shape[0])
     if char_height == 0:
         return TextComponents(np.zeros_like(mask), 0.0, [], stats[:0], centroids[:0])
+    big = _big(stats, char_height, config)
+    strips = [i for i in np.flatnonzero(big) if _is_thin(stats[i], char_height)]
+    if strips:  # letters touching a rule or an edge shadow are set free, then everything is labelled again
+        mask = _peel_strips(mask, labels, stats, strips, char_height)
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        stats, centroids = stats[1:], centroids[1:]
+        big = _big(stats, char_height, config)
     heights = stats[:, cv2.CC_STAT_HEIGHT]
     widths = stats[:, cv2.CC_STAT_WIDTH]
     areas = stats[:, cv2.CC_STAT_AREA]
-    big = (heights > config.big_component_factor * char_height) | (widths > 30 * char_height)
     speck = areas < max(3, (0.12 * char_height) ** 2)
     h, w = mask.shape
     illustrations: list[Box] = []
     for i in np.flatnonzero(big):
         x, y, bw, bh = stats[i, :4]
-        thin = min(bw, bh) < 1.5 * char_height or min(bw, bh) < 0.1 * max(bw, bh)
-        if thin:
+        if _is_thin(stats[i], char_height):
             continue
         # a component as tall or wide as the page may be its border or an edge shadow, which only
         # traces the sides of its box (and the box would take the page's text with it); a
@@ -316,6 +321,35 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     lookup = np.zeros(count, dtype=bool)
     lookup[1:] = keep
     return TextComponents(lookup[labels], char_height, illustrations, stats[keep], centroids[keep])
+
+
+def _big(stats: np.ndarray, char_height: float, config: LayoutConfig) -> np.ndarray:
+    """Components too tall or too wide to be text."""
+    return ((stats[:, cv2.CC_STAT_HEIGHT] > config.big_component_factor * char_height)
+            | (stats[:, cv2.CC_STAT_WIDTH] > 30 * char_height))
+
+
+def _is_thin(stat: np.ndarray, char_height: float) -> bool:
+    """A rule, a page edge or the edge of a shadow rather than a picture."""
+    short, long = sorted((int(stat[cv2.CC_STAT_WIDTH]), int(stat[cv2.CC_STAT_HEIGHT])))
+    return short < 1.5 * char_height or short < 0.1 * long
+
+
+def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, strips: list[int],
+                 char_height: float) -> np.ndarray:
+    """``mask`` without the long straight body of each strip component: what sticks out of
+    the body (a letter that touches a rule or the edge of a gutter shadow) stays ink."""
+    peeled = mask.copy()
+    run = max(3, int(3 * char_height))
+    side = max(3, int(0.5 * char_height) | 1)
+    margin = np.ones((side, side), np.uint8)  # the body's ragged outline goes with it
+    for i in strips:
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        component = (labels[y : y + bh, x : x + bw] == i + 1).astype(np.uint8)
+        along = np.ones((run, 1), np.uint8) if bh >= bw else np.ones((1, run), np.uint8)
+        body = cv2.dilate(cv2.morphologyEx(component, cv2.MORPH_OPEN, along), margin).astype(bool)
+        peeled[y : y + bh, x : x + bw] &= ~(body & component.astype(bool))
+    return peeled
 
 
 def _occupancy(component: np.ndarray, char_height: float) -> float:

@@ -498,6 +498,7 @@ def write_manifest(out_dir: Path, config: SynthConfig, fonts: list[BookFont],
         "format_version": SHARD_FORMAT_VERSION,
         "name": config.name,
         "seed": config.seed,
+        "generator": generator_fingerprint(),
         "config": to_dict(config),
         "charset": charset.to_dict(),
         "fonts": [f.name for f in fonts],
@@ -553,6 +554,16 @@ def check_corpus_encodable(config: SynthConfig, charset: Charset, probe_lines: i
             raise SynthError(f"corpus produces characters outside the charset: {sorted(missing)!r} in {line!r}")
 
 
+def generator_fingerprint() -> str:
+    """A hash of the source of every module that decides a shard's bytes."""
+    from crnn import charset, fonts, lines, textgen
+
+    digest = hashlib.sha256(str(SHARD_FORMAT_VERSION).encode())
+    for module in (sys.modules[__name__], charset, fonts, lines, textgen):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _single_threaded_worker() -> None:
     # one process per core already: OpenCV's own threads would only fight over the cores
     cv2.setNumThreads(1)
@@ -576,7 +587,8 @@ def build_dataset(config: SynthConfig, out_dir: Path, workers: int = 2, progress
     check_corpus_encodable(config, charset)
     out_dir.mkdir(parents=True, exist_ok=True)
     config_file = out_dir / "config.json"
-    wanted = json.dumps(to_dict(config), sort_keys=True)
+    # shards are reused only if both the config and the code that renders them are unchanged
+    wanted = json.dumps({"config": to_dict(config), "generator": generator_fingerprint()}, sort_keys=True)
     if config_file.exists() and config_file.read_text(encoding="utf-8") != wanted:
         for stale in out_dir.glob("shard-*.npz"):
             stale.unlink()

@@ -155,6 +155,16 @@ def test_page_border_is_not_an_illustration():
     assert found.mask[40:760, 40:250].sum() > 0.9 * (page[40:760, 40:250] < 128).sum()
 
 
+def test_letters_touching_an_edge_shadow_are_kept():
+    page = _text_page()
+    page[:, 300:340] = 0  # the dark edge of a gutter shadow, running the page's height
+    cv2.putText(page, "as", (276, 200), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)  # the last word touches it
+    found = text_components(page < 128, LayoutConfig())
+    assert not found.mask[:, 305:335].any()  # the shadow's body is not text
+    letters = (slice(180, 205), slice(270, 298))
+    assert found.mask[letters].sum() > 0.8 * (page[letters] < 128).sum()
+
+
 def test_full_height_picture_is_an_illustration():
     page = _text_page(width=900)
     rng = np.random.default_rng(3)

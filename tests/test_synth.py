@@ -157,3 +157,18 @@ def test_wide_spacing_widens_lines(config, fonts):
     loose = LineRenderer(replace(config, render=replace(config.render, wide_space_p=1.0)), fonts, seed=9)
     text = "a b c d e f g h"
     assert loose._render_alpha(text, fonts[0], False).shape[1] > tight._render_alpha(text, fonts[0], False).shape[1]
+
+
+def test_shards_are_reused_only_while_config_and_code_are_unchanged(config, tmp_path, monkeypatch):
+    import crnn.synth as synth
+
+    small = replace(config, num_lines=20, sample_pngs=0)
+    synth.build_dataset(small, tmp_path / "d", workers=1, progress=False)
+    calls = []
+    real_job = synth.run_shard_job
+    monkeypatch.setattr(synth, "run_shard_job", lambda job: calls.append(job) or real_job(job))
+    synth.build_dataset(small, tmp_path / "d", workers=1, progress=False)
+    assert calls == []  # nothing changed: every shard kept
+    monkeypatch.setattr(synth, "generator_fingerprint", lambda: "edited-renderer")
+    synth.build_dataset(small, tmp_path / "d", workers=1, progress=False)
+    assert len(calls) == 2  # the rendering code changed: both shards made again
