@@ -276,10 +276,8 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
         return TextComponents(np.zeros_like(mask), 0.0, [], stats[:0], centroids[:0])
     big = _big(stats, char_height, config)
     strips = [i for i in np.flatnonzero(big) if _is_thin(stats[i], char_height)]
-    if strips:  # letters touching a rule or an edge shadow are set free, then everything is labelled again
-        mask = _peel_strips(mask, labels, stats, strips, char_height)
-        count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-        stats, centroids = stats[1:], centroids[1:]
+    if strips:  # letters touching a rule or an edge shadow are set free
+        mask, count, stats, centroids = _peel_strips(mask, labels, stats, centroids, strips, char_height)
         big = _big(stats, char_height, config)
     heights = stats[:, cv2.CC_STAT_HEIGHT]
     widths = stats[:, cv2.CC_STAT_WIDTH]
@@ -335,21 +333,41 @@ def _is_thin(stat: np.ndarray, char_height: float) -> bool:
     return short < 1.5 * char_height or short < 0.1 * long
 
 
-def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, strips: list[int],
-                 char_height: float) -> np.ndarray:
-    """``mask`` without the long straight body of each strip component: what sticks out of
-    the body (a letter that touches a rule or the edge of a gutter shadow) stays ink."""
-    peeled = mask.copy()
+def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, centroids: np.ndarray,
+                 strips: list[int], char_height: float) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Remove the long straight body of each strip component; what sticks out of it (a letter
+    touching a rule or the edge of a gutter shadow) becomes components of its own.
+
+    Returns the new mask, component count, stats and centroids; ``labels`` is updated in
+    place (a strip's body becomes background, the pieces get new labels after the old ones).
+    """
+    mask = mask.copy()
+    stats, centroids = stats.copy(), centroids.copy()
     run = max(3, int(3 * char_height))
     side = max(3, int(0.5 * char_height) | 1)
     margin = np.ones((side, side), np.uint8)  # the body's ragged outline goes with it
+    added_stats, added_centroids = [], []
+    next_label = len(stats) + 1
     for i in strips:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
-        component = (labels[y : y + bh, x : x + bw] == i + 1).astype(np.uint8)
+        region = labels[y : y + bh, x : x + bw]
+        component = (region == i + 1).astype(np.uint8)
         along = np.ones((run, 1), np.uint8) if bh >= bw else np.ones((1, run), np.uint8)
         body = cv2.dilate(cv2.morphologyEx(component, cv2.MORPH_OPEN, along), margin).astype(bool)
-        peeled[y : y + bh, x : x + bw] &= ~(body & component.astype(bool))
-    return peeled
+        rest = component.astype(bool) & ~body
+        region[component.astype(bool)] = 0
+        mask[y : y + bh, x : x + bw] &= ~(component.astype(bool) & body)
+        stats[i] = (x, y, 0, 0, 0)  # the strip itself is gone
+        pieces, piece_labels, piece_stats, piece_centroids = cv2.connectedComponentsWithStats(
+            rest.astype(np.uint8), connectivity=8)
+        region[rest] = piece_labels[rest] + (next_label - 1)
+        next_label += pieces - 1
+        added_stats.extend(piece_stats[1:] + np.array([x, y, 0, 0, 0]))
+        added_centroids.extend(piece_centroids[1:] + np.array([x, y]))
+    if added_stats:
+        stats = np.vstack([stats, np.array(added_stats, dtype=stats.dtype)])
+        centroids = np.vstack([centroids, np.array(added_centroids)])
+    return mask, next_label, stats, centroids
 
 
 def _occupancy(component: np.ndarray, char_height: float) -> float:
