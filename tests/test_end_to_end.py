@@ -13,11 +13,10 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 IMAGE = REFERENCE / "20000-leagues-006.jpg"
 TRUTH = REFERENCE / "20000-leagues-006.gt.txt"
 
-# The project's bar is CER <= 1.0% and WER <= 3%. The committed model measured CER 0.59% and
-# WER 4.46% (one justified line whose wide word spaces it reads as em dashes; see
-# checkpoints/README.md): the CER guard is the bar, the WER guard holds it to what it measured.
+# The project's bar is CER <= 1.0% and WER <= 3%; the committed model measured CER 0.35% and
+# WER 1.91% (see checkpoints/README.md). A regression guard, not a tuning target.
 REFERENCE_CER_BAR = 0.01
-REFERENCE_WER_BAR = 0.05
+REFERENCE_WER_BAR = 0.03
 
 pytestmark = [
     pytest.mark.slow,
