@@ -136,8 +136,9 @@ def flatten_page(gray: np.ndarray, window: int) -> np.ndarray:
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     if factor > 1:
         background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
-    flat = gray.astype(np.float32) * (255.0 / np.maximum(background.astype(np.float32), 1.0))
-    return np.clip(flat, 0, 255).astype(np.uint8)
+    # one saturating OpenCV division: this runs on the whole page, where numpy's float
+    # temporaries cost more than the arithmetic
+    return cv2.divide(gray, np.maximum(background, 1), scale=255.0)
 
 
 def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
@@ -157,9 +158,15 @@ def sauvola(gray: np.ndarray, window: int, k: float = 0.25, dynamic_range: float
     """
     window = max(3, int(window) | 1)
     mean = cv2.boxFilter(gray, cv2.CV_32F, (window, window), borderType=cv2.BORDER_REFLECT)
-    mean_sq = cv2.sqrBoxFilter(gray, cv2.CV_32F, (window, window), borderType=cv2.BORDER_REFLECT)
-    std = np.sqrt(np.maximum(mean_sq - mean * mean, 0))
-    return gray < mean * (1 + k * (std / dynamic_range - 1))
+    threshold = cv2.sqrBoxFilter(gray, cv2.CV_32F, (window, window), borderType=cv2.BORDER_REFLECT)
+    # in place, page-sized: threshold = mean * (1 - k + k * std / R)
+    threshold -= mean * mean
+    np.maximum(threshold, 0, out=threshold)
+    np.sqrt(threshold, out=threshold)
+    threshold *= k / dynamic_range
+    threshold += 1 - k
+    threshold *= mean
+    return gray < threshold
 
 
 def binarize(gray: np.ndarray, char_window: int) -> np.ndarray:
@@ -633,9 +640,14 @@ def _crop_line(deskewed: np.ndarray, box: Box, parts: list[Box], scale: float, c
     crop = deskewed[y0:y1, x0:x1]
     keep = np.zeros(crop.shape, dtype=bool)
     grow = 0.2 * char_height
-    for part in parts:
-        keep[max(0, int((part.y0 - grow) / scale) - y0) : max(0, int(math.ceil((part.y1 + grow) / scale)) - y0),
-             max(0, int((part.x0 - grow) / scale) - x0) : max(0, int(math.ceil((part.x1 + grow) / scale)) - x0)] = True
+    if parts:
+        corners = np.array([(p.x0, p.y0, p.x1, p.y1) for p in parts], dtype=np.float64)
+        lows = ((corners[:, :2] - grow) / scale).astype(np.int64)  # truncated, as int() does
+        highs = np.ceil((corners[:, 2:] + grow) / scale).astype(np.int64)
+        left, top = np.maximum(0, lows[:, 0] - x0).tolist(), np.maximum(0, lows[:, 1] - y0).tolist()
+        right, bottom = np.maximum(0, highs[:, 0] - x0).tolist(), np.maximum(0, highs[:, 1] - y0).tolist()
+        for t, b, lo, hi in zip(top, bottom, left, right, strict=True):
+            keep[t:b, lo:hi] = True
     if keep.any():
         (paper,) = gray_percentiles(crop[keep], (90,))
         crop = np.where(keep, crop, np.uint8(paper))
