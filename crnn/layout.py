@@ -269,9 +269,11 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     """The components that can be text, the character height, and illustration boxes.
 
     Components taller than ``big_component_factor`` character heights, or far
-    wider than any word, are illustrations, rules or page edges. Their boxes
-    (unless they run along the whole page, like an edge or a gutter shadow) also
-    remove the small parts inside them: hatching, eyes, loose strokes. Given the
+    wider than any word, are illustrations, rules or page edges. Thin ones (rules,
+    edges, shadow borders) first give back the letters that touch them. The boxes
+    of the others (unless one runs along the page without filling its box, like a
+    page border) also remove the small parts inside them: hatching, eyes, loose
+    strokes. Given the
     flattened page, components much paler than the page's letters (the frayed
     edge of a shadow, show-through from the other side) are dropped too.
     """
@@ -358,12 +360,12 @@ def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, centro
     for i in strips:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         region = labels[y : y + bh, x : x + bw]
-        component = (region == i + 1).astype(np.uint8)
+        component = region == i + 1
         along = np.ones((run, 1), np.uint8) if bh >= bw else np.ones((1, run), np.uint8)
-        body = cv2.dilate(cv2.morphologyEx(component, cv2.MORPH_OPEN, along), margin).astype(bool)
-        rest = component.astype(bool) & ~body
-        region[component.astype(bool)] = 0
-        mask[y : y + bh, x : x + bw] &= ~(component.astype(bool) & body)
+        body = cv2.dilate(cv2.morphologyEx(component.astype(np.uint8), cv2.MORPH_OPEN, along), margin) > 0
+        rest = component & ~body
+        region[component] = 0
+        mask[y : y + bh, x : x + bw] &= ~(component & body)
         stats[i] = (x, y, 0, 0, 0)  # the strip itself is gone
         pieces, piece_labels, piece_stats, piece_centroids = cv2.connectedComponentsWithStats(
             rest.astype(np.uint8), connectivity=8)
