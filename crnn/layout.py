@@ -17,6 +17,7 @@ import io
 import itertools
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -192,18 +193,21 @@ def estimate_skew(mask: np.ndarray, max_degrees: float = 5.0) -> float:
     ys, xs = np.nonzero(mask)
     if len(ys) < 50:
         return 0.0
-    if len(ys) > 60_000:
-        pick = np.random.default_rng(0).choice(len(ys), 60_000, replace=False)
-        ys, xs = ys[pick], xs[pick]
-    ys = ys.astype(np.float64)
-    xs = xs.astype(np.float64) - mask.shape[1] / 2
+    if len(ys) > 60_000:  # every k-th ink pixel in raster order: an even sample of the page
+        step = -(-len(ys) // 60_000)
+        ys, xs = ys[::step], xs[::step]
+    xs = xs.astype(np.float32) - np.float32(mask.shape[1] / 2)
+    # lifted so that no rotation in the searched range projects a pixel above row 0
+    lift = float(np.abs(xs).max()) * math.tan(math.radians(max_degrees + 0.5)) + 1
+    ys = ys.astype(np.float32) + np.float32(lift)
 
-    def sharpness(angle: float) -> float:
-        projected = ys + xs * math.tan(math.radians(angle))
-        hist = np.bincount(np.clip(projected, 0, None).astype(np.int64))
-        return float(np.sum(hist.astype(np.float64) ** 2))
+    def sharpness(angle: float, ys: np.ndarray = ys, xs: np.ndarray = xs) -> float:
+        hist = np.bincount((ys + xs * np.float32(math.tan(math.radians(angle)))).astype(np.int32))
+        return float(np.dot(hist, hist))
 
-    best = max(np.arange(-max_degrees, max_degrees + 1e-9, 0.25), key=sharpness)
+    # the coarse search only needs the peak's neighbourhood: a third of the points find it
+    coarse = partial(sharpness, ys=ys[::3], xs=xs[::3])
+    best = max(np.arange(-max_degrees, max_degrees + 1e-9, 0.25), key=coarse)
     fine = np.arange(best - 0.25, best + 0.25 + 1e-9, 0.05)
     return float(max(fine, key=sharpness))
 
@@ -228,6 +232,15 @@ def estimate_char_height(stats: np.ndarray, page_height: int) -> float:
     return float(np.median(heights[plausible]))
 
 
+def ink_counts(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Ink pixels per column (axis 0) or per row (axis 1) of a boolean mask, as float64.
+
+    OpenCV's reduction is several times faster than numpy's sum over booleans.
+    """
+    counts = cv2.reduce(np.ascontiguousarray(mask).view(np.uint8), axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return counts.ravel().astype(np.float64)
+
+
 def find_gutter(mask: np.ndarray, min_aspect: float) -> int | None:
     """Column of the gutter of a two-page spread, or None for a single page.
 
@@ -237,7 +250,7 @@ def find_gutter(mask: np.ndarray, min_aspect: float) -> int | None:
     h, w = mask.shape
     if w / h < min_aspect:
         return None
-    columns = mask.sum(axis=0).astype(np.float64)
+    columns = ink_counts(mask, axis=0)
     window = max(3, w // 60)
     smooth = np.convolve(columns, np.ones(window) / window, mode="same")
     lo, hi = int(w * 0.35), int(w * 0.65)
@@ -253,6 +266,14 @@ def find_gutter(mask: np.ndarray, min_aspect: float) -> int | None:
     if smooth[x] > 0.05 * np.percentile(smooth[smooth > 0], 90):
         return None
     return x
+
+
+def connected_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components of a boolean mask: count, labels, stats and centroids as OpenCV gives them.
+
+    Grana's algorithm labels exactly as OpenCV's default does, about a sixth faster here.
+    """
+    return cv2.connectedComponentsWithStatsWithAlgorithm(mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
 
 
 @dataclass(frozen=True)
@@ -278,7 +299,7 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     edge of a shadow, show-through from the other side) are dropped too.
     """
     mask = mask.astype(bool, copy=False)
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats, centroids = connected_components(mask)
     stats, centroids = stats[1:], centroids[1:]
     char_height = estimate_char_height(stats, mask.shape[0])
     if char_height == 0:
@@ -327,7 +348,7 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
         keep &= ~inside
     lookup = np.zeros(count, dtype=bool)
     lookup[1:] = keep
-    return TextComponents(lookup[labels], char_height, illustrations, stats[keep], centroids[keep])
+    return TextComponents(np.take(lookup, labels), char_height, illustrations, stats[keep], centroids[keep])
 
 
 def _big(stats: np.ndarray, char_height: float, config: LayoutConfig) -> np.ndarray:
@@ -367,8 +388,7 @@ def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, centro
         region[component] = 0
         mask[y : y + bh, x : x + bw] &= ~(component & body)
         stats[i] = (x, y, 0, 0, 0)  # the strip itself is gone
-        pieces, piece_labels, piece_stats, piece_centroids = cv2.connectedComponentsWithStats(
-            rest.astype(np.uint8), connectivity=8)
+        pieces, piece_labels, piece_stats, piece_centroids = connected_components(rest)
         region[rest] = piece_labels[rest] + (next_label - 1)
         next_label += pieces - 1
         added_stats.extend(piece_stats[1:] + np.array([x, y, 0, 0, 0]))
@@ -494,7 +514,7 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     half = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     half_mask = binarize(half, max(15, half.shape[0] // 25))
     skew = estimate_skew(half_mask, config.max_skew_degrees)
-    _, _, half_stats, _ = cv2.connectedComponentsWithStats(half_mask.astype(np.uint8), connectivity=8)
+    _, _, half_stats, _ = connected_components(half_mask)
     rough_char_height = 2 * estimate_char_height(half_stats[1:], half.shape[0])
     (paper,) = gray_percentiles(small, (90,))
     small = rotate(small, -skew, paper)
@@ -521,7 +541,7 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
         if not column_mask.any():
             continue
         page.page_boxes.append(to_original(Box(x_start, 0, x_end, sh)))
-        profile = column_mask.sum(axis=1).astype(np.float64)
+        profile = ink_counts(column_mask, axis=1)
         bands = line_bands(profile, char_height)
         analysis.profiles.append(profile)
         analysis.bands.append(bands)
@@ -548,8 +568,9 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
 
 
 def _band_boxes(stats: np.ndarray, centroids: np.ndarray, bands: list[tuple[int, int]],
-                char_height: float) -> list[tuple[Box, list[Box]]]:
-    """One box per band that holds text (the extent of its components), and the components' boxes.
+                char_height: float) -> list[tuple[Box, np.ndarray]]:
+    """One box per band that holds text (the extent of its components), and the components' boxes
+    (one row of x0, y0, x1, y1 each).
 
     Components are assigned to the band holding their vertical centre. A band
     needs at least one component of letter height (so rows of specks or the
@@ -573,7 +594,7 @@ def _band_boxes(stats: np.ndarray, centroids: np.ndarray, bands: list[tuple[int,
         member_stats = stats[members]
         centre_x = member_stats[:, cv2.CC_STAT_LEFT] + member_stats[:, cv2.CC_STAT_WIDTH] / 2
         inside = member_stats[(centre_x >= x0) & (centre_x <= x1)]
-        parts = [Box(int(c[0]), int(c[1]), int(c[0] + c[2]), int(c[1] + c[3])) for c in inside]
+        parts = np.column_stack([inside[:, 0], inside[:, 1], inside[:, 0] + inside[:, 2], inside[:, 1] + inside[:, 3]])
         boxes.append((Box(x0, max(y0, top - int(char_height)), x1, min(y1, bottom + int(char_height))), parts))
     return boxes
 
@@ -625,7 +646,7 @@ def _group_blocks(lines: list[tuple[Box, np.ndarray]], gap_factor: float) -> lis
     return blocks
 
 
-def _crop_line(deskewed: np.ndarray, box: Box, parts: list[Box], scale: float, char_height: float,
+def _crop_line(deskewed: np.ndarray, box: Box, parts: np.ndarray, scale: float, char_height: float,
                geometry: LineGeometry) -> np.ndarray | None:
     """Cut a line from the full-resolution deskewed page and normalize it.
 
@@ -640,19 +661,19 @@ def _crop_line(deskewed: np.ndarray, box: Box, parts: list[Box], scale: float, c
     y0 = int(max(0, (box.y0 - pad_y) / scale))
     y1 = int(min(deskewed.shape[0], math.ceil((box.y1 + pad_y) / scale)))
     crop = deskewed[y0:y1, x0:x1]
-    keep = np.zeros(crop.shape, dtype=bool)
+    keep = np.zeros(crop.shape, dtype=np.uint8)
     grow = 0.2 * char_height
-    if parts:
-        corners = np.array([(p.x0, p.y0, p.x1, p.y1) for p in parts], dtype=np.float64)
+    if len(parts):
+        corners = parts.astype(np.float64)
         lows = ((corners[:, :2] - grow) / scale).astype(np.int64)  # truncated, as int() does
         highs = np.ceil((corners[:, 2:] + grow) / scale).astype(np.int64)
         left, top = np.maximum(0, lows[:, 0] - x0).tolist(), np.maximum(0, lows[:, 1] - y0).tolist()
         right, bottom = np.maximum(0, highs[:, 0] - x0).tolist(), np.maximum(0, highs[:, 1] - y0).tolist()
         for t, b, lo, hi in zip(top, bottom, left, right, strict=True):
-            keep[t:b, lo:hi] = True
+            keep[t:b, lo:hi] = 1
     if keep.any():
-        (paper,) = gray_percentiles(crop[keep], (90,))
-        crop = np.where(keep, crop, np.uint8(paper))
+        (paper,) = gray_percentiles(crop, (90,), mask=keep)
+        crop = cv2.copyTo(crop, keep, np.full_like(crop, paper))
     try:
         return normalize_line(crop, geometry)
     except EmptyLineError:
