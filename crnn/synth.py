@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
+import re
 import sys
 import zipfile
 from collections import Counter
@@ -122,6 +124,17 @@ def split_of(text: str, validation_fraction: float) -> str:
     return "validation" if bucket < validation_fraction else "train"
 
 
+_ADVANCE_EM = 1000  # the size at which advance widths are measured once per font file
+_TEXTURE_SHAPE = (256, 2048)
+# per process, kept across shards: loading a font and measuring its advances is the slow part of a cold start
+_FONT_CACHE: dict[tuple[str, int], object] = {}
+_ADVANCES: dict[str, tuple[object, dict[str, float]]] = {}  # per font file: the font at _ADVANCE_EM, advances
+_KERNING: dict[str, dict[tuple[str, str], float]] = {}  # per font file: pair kerning in ems
+_GLYPHS: dict[tuple[tuple[str, int], str], tuple[np.ndarray, int, int]] = {}  # rasterized glyphs
+# words a font may shape with ligatures are drawn whole by Pillow (f followed by these letters)
+_LIGATURE_PRONE = re.compile("f[bfhijklt]")
+
+
 def select_fonts(config: RenderConfig) -> list[BookFont]:
     fonts = book_fonts(list(config.font_packages) if config.font_packages else None)
     if not fonts:
@@ -139,12 +152,17 @@ class LineRenderer:
         from trdg.computer_text_generator import generate
 
         self._generate = generate
-        self._font_cache: dict[tuple[str, int], object] = {}
-        self._advances: dict[tuple[str, int], dict[str, float]] = {}
         self._charset = Charset()
         self.config = config
         self.fonts = fonts
         self.rng = np.random.default_rng(seed)
+        # paper texture is cut from two fields drawn once per renderer at random offsets: fresh
+        # Gaussian noise for every line cost a sixth of the line's time. Grain is per pixel,
+        # mottle varies over about 16 pixels.
+        texture_rng = np.random.default_rng(_seed_for(seed, "paper texture"))
+        self._grain = texture_rng.standard_normal(_TEXTURE_SHAPE, dtype=np.float32)
+        coarse = texture_rng.standard_normal((_TEXTURE_SHAPE[0] // 16, _TEXTURE_SHAPE[1] // 16), dtype=np.float32)
+        self._mottle = cv2.resize(coarse, _TEXTURE_SHAPE[::-1], interpolation=cv2.INTER_CUBIC)
         weights = np.array([config.render.style_weights.get(f.style, 0.0) for f in fonts])
         # every family equally likely within a style
         per_style = Counter(f.style for f in fonts)
@@ -199,55 +217,128 @@ class LineRenderer:
         from PIL import ImageFont
 
         key = (str(font.path), size)
-        pil_font = self._font_cache.get(key)
+        pil_font = _FONT_CACHE.get(key)
         if pil_font is None:
-            pil_font = self._font_cache[key] = ImageFont.truetype(str(font.path), size)
+            pil_font = _FONT_CACHE[key] = ImageFont.truetype(str(font.path), size)
         return pil_font, key
 
     def _render_alpha_pillow(self, text: str, font: BookFont, size: int, space: float,
                              small_caps_size: int = 0) -> np.ndarray:
-        # the same layout trdg produces with word_split=True (words drawn whole, kerned,
-        # spaces stretched by ``space``), drawn in one pass without trdg's second mask image;
-        # with small_caps_size, runs of lowercase letters are drawn as capitals of that size
+        # the layout trdg produces with word_split=True (words kerned, spaces stretched by
+        # ``space``), drawn in one pass without trdg's second mask image; with small_caps_size,
+        # runs of lowercase letters are drawn as capitals of that size.
+        # Glyphs are rasterized once per font, size and character and then placed by their
+        # advances and the font's pair kerning: FreeType's hinting made drawing every glyph anew
+        # 40% of a line's time. Words that a font may draw with ligatures (fi, fl, ff, ...) are
+        # still shaped and drawn whole by Pillow.
         from PIL import Image, ImageDraw
 
         pil_font, key = self._font(font, size)
         small = self._font(font, small_caps_size) if small_caps_size else None
-        pieces: list[list[tuple[str, object, tuple[str, int], float]]] = []  # per word: (text, font, key, width)
+        pieces: list[tuple[str, object, tuple[str, int], float]] = []  # (text, font, key, pen position)
+        x = 1.0
+        space_px = self._word_length(key, " ") * space
         for word in text.split(" "):
             runs = _small_caps_runs(word) if small else [(word, False)]
-            word_pieces = []
             for run, is_small in runs:
                 run_font, run_key = small if is_small else (pil_font, key)
                 drawn = run.upper() if is_small else run
-                word_pieces.append((drawn, run_font, run_key, self._word_length(run_font, run_key, drawn)))
-            pieces.append(word_pieces)
-        space_px = self._word_length(pil_font, key, " ") * space
-        ascent, descent = pil_font.getmetrics()
-        width = sum(p[3] for word in pieces for p in word) + space_px * (len(pieces) - 1)
-        canvas = Image.new("L", (max(int(np.ceil(width)) + 2, 1), ascent + descent + 2), 0)
-        draw = ImageDraw.Draw(canvas)
-        x = 1.0
-        for word_pieces in pieces:
-            for drawn, run_font, _, w in word_pieces:
-                draw.text((x, 1 + ascent), drawn, fill=255, font=run_font, anchor="ls")
-                x += w
+                pieces.append((drawn, run_font, run_key, x))
+                shaped = _LIGATURE_PRONE.search(drawn) is not None
+                x += self._word_length(run_key, drawn, kerned=not shaped)
             x += space_px
-        return np.asarray(canvas, dtype=np.float32) / 255.0
+        width = x - space_px - 1.0
+        ascent, descent = pil_font.getmetrics()
+        height = ascent + descent + 2
+        canvas_width = max(int(np.ceil(width)) + 2, 1)
+        shaped_pieces = [p for p in pieces if _LIGATURE_PRONE.search(p[0])]
+        if shaped_pieces:
+            image = Image.new("L", (canvas_width, height), 0)
+            draw = ImageDraw.Draw(image)
+            for drawn, run_font, _, pen in shaped_pieces:
+                draw.text((pen, 1 + ascent), drawn, fill=255, font=run_font, anchor="ls")
+            canvas = np.array(image)
+        else:
+            canvas = np.zeros((height, canvas_width), np.uint8)
+        for drawn, run_font, run_key, pen in pieces:
+            if not _LIGATURE_PRONE.search(drawn):
+                self._place_glyphs(canvas, drawn, run_font, run_key, pen, 1 + ascent)
+        return canvas.astype(np.float32) * np.float32(1 / 255)
 
-    def _word_length(self, pil_font, key: tuple[str, int], word: str) -> float:
-        # the sum of the characters' advances: Pillow's layout call per word was a tenth of the
-        # render time; kerning, which it leaves out, moves the next word by a pixel at most
-        advances = self._advances.get(key)
-        if advances is None:
-            advances = self._advances[key] = {}
+    def _place_glyphs(self, canvas: np.ndarray, word: str, pil_font, key: tuple[str, int], pen: float,
+                      baseline: int) -> None:
+        path, size = key
+        _, advances = self._advance_table(path)
+        kerning = _KERNING.setdefault(path, {})
+        h, w = canvas.shape
+        previous = ""
+        for char in word:
+            if previous:
+                pen += self._pair_kerning(path, previous, char, kerning) * size
+            bitmap, dx, dy = self._glyph(pil_font, key, char)
+            if bitmap.size:
+                x0, y0 = int(round(pen)) + dx, baseline + dy
+                # clipped at the canvas, as Pillow clips what it draws
+                cx0, cy0 = max(x0, 0), max(y0, 0)
+                cx1, cy1 = min(x0 + bitmap.shape[1], w), min(y0 + bitmap.shape[0], h)
+                if cx1 > cx0 and cy1 > cy0:
+                    region = canvas[cy0:cy1, cx0:cx1]
+                    np.maximum(region, bitmap[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0], out=region)
+            pen += advances[char] * size
+            previous = char
+
+    @staticmethod
+    def _glyph(pil_font, key: tuple[str, int], char: str) -> tuple[np.ndarray, int, int]:
+        """A character's coverage bitmap and its offset from the pen position on the baseline."""
+        glyph = _GLYPHS.get((key, char))
+        if glyph is None:
+            from PIL import Image, ImageDraw
+
+            size = key[1]
+            ascent, descent = pil_font.getmetrics()
+            pad = size  # room for overhangs: italic tails, accents above the ascent
+            image = Image.new("L", (4 * pad + 2, ascent + descent + 2 * pad), 0)  # advances stay below 2 em
+            ImageDraw.Draw(image).text((pad, pad + ascent), char, fill=255, font=pil_font, anchor="ls")
+            coverage = np.asarray(image)
+            x, y, bw, bh = cv2.boundingRect(coverage)
+            glyph = _GLYPHS[(key, char)] = (coverage[y : y + bh, x : x + bw].copy(), x - pad, y - pad - ascent)
+        return glyph
+
+    @staticmethod
+    def _advance_table(path: str) -> tuple[object, dict[str, float]]:
+        from PIL import ImageFont
+
+        entry = _ADVANCES.get(path)
+        if entry is None:
+            entry = _ADVANCES[path] = (ImageFont.truetype(path, _ADVANCE_EM), {})
+        return entry
+
+    def _pair_kerning(self, path: str, first: str, second: str, kerning: dict[tuple[str, str], float]) -> float:
+        """The font's kerning between two characters, in ems (what shaping the pair adds to their advances)."""
+        pair = (first, second)
+        value = kerning.get(pair)
+        if value is None:
+            em_font, _ = self._advance_table(path)
+            value = kerning[pair] = (em_font.getlength(first + second) / _ADVANCE_EM
+                                     - self._word_length((path, 1), first) - self._word_length((path, 1), second))
+        return value
+
+    def _word_length(self, key: tuple[str, int], word: str, kerned: bool = False) -> float:
+        # the sum of the characters' advances (and with ``kerned``, of the pair kerning).
+        # Unhinted advances scale with the size, so one table per font file serves every size
+        # (measuring each size's advances anew cost seconds per worker: 42 fonts x 23 sizes)
+        path, size = key
+        em_font, advances = self._advance_table(path)
         total = 0.0
         for char in word:
             advance = advances.get(char)
             if advance is None:
-                advance = advances[char] = pil_font.getlength(char)
+                advance = advances[char] = em_font.getlength(char) / _ADVANCE_EM
             total += advance
-        return total
+        if kerned and len(word) > 1:
+            kerning = _KERNING.setdefault(path, {})
+            total += sum(self._pair_kerning(path, a, b, kerning) for a, b in itertools.pairwise(word))
+        return total * size
 
     def _ink_weight(self, alpha: np.ndarray, height: int) -> np.ndarray:
         d = self.config.degrade
@@ -304,9 +395,8 @@ class LineRenderer:
         h, w = alpha.shape
         paper = np.full((h, w), rng.uniform(d.paper_min, d.paper_max), dtype=np.float32)
         if rng.random() < d.texture_p:
-            coarse = rng.standard_normal((max(2, h // 16), max(2, w // 16)), dtype=np.float32)
-            paper += cv2.resize(coarse * rng.uniform(2, 8), (w, h), interpolation=cv2.INTER_CUBIC)
-            paper += rng.standard_normal((h, w), dtype=np.float32) * np.float32(rng.uniform(1, 5))
+            paper += self._texture_patch(self._mottle, h, w) * np.float32(rng.uniform(2, 8))
+            paper += self._texture_patch(self._grain, h, w) * np.float32(rng.uniform(1, 5))
         if rng.random() < d.illumination_p:
             # a gradient along the line (gutter shadow, lamp falloff)
             start, end = rng.uniform(0.55, 1.0), rng.uniform(0.85, 1.05)
@@ -322,6 +412,16 @@ class LineRenderer:
         else:
             image = paper + (np.float32(ink_level) - paper) * alpha
         return np.clip(image, 0, 255, out=image).astype(np.uint8)
+
+    def _texture_patch(self, field: np.ndarray, h: int, w: int) -> np.ndarray:
+        """An h x w window of a texture field at a random offset (the field repeated if it is too small)."""
+        fh, fw = field.shape
+        if h > fh or w > fw:
+            field = np.tile(field, (-(-h // fh) + 1, -(-w // fw) + 1))
+            fh, fw = field.shape
+        y = int(self.rng.integers(0, fh - h + 1))
+        x = int(self.rng.integers(0, fw - w + 1))
+        return field[y : y + h, x : x + w]
 
     def render(self, text: str) -> LineSample | None:
         """One degraded, normalized line image of ``text``; None if no font can draw it."""

@@ -11,6 +11,7 @@ character of the charset to be learned.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,10 +56,22 @@ class TextConfig:
 
 @lru_cache(maxsize=4)
 def _english_words(size: int) -> tuple[tuple[str, ...], np.ndarray]:
-    from wordfreq import top_n_list, word_frequency
+    from wordfreq import get_frequency_list
 
-    words = tuple(w for w in top_n_list("en", size * 2) if _PLAIN_WORD.match(w))[:size]
-    freqs = np.array([word_frequency(w, "en") for w in words], dtype=np.float64)
+    # wordfreq's list is binned by centibels, most frequent first; the frequency of a bin is what
+    # ``word_frequency`` returns for its words (to 3 significant digits), without a lookup per word
+    words: list[str] = []
+    freqs_list: list[float] = []
+    for centibels, bin_words in enumerate(get_frequency_list("en")):
+        frequency = 10.0 ** (-centibels / 100)
+        rounded = round(frequency, math.floor(-math.log(frequency, 10)) + 3)
+        for word in bin_words:
+            if _PLAIN_WORD.match(word):
+                words.append(word)
+                freqs_list.append(rounded)
+        if len(words) >= size:
+            break
+    words, freqs = tuple(words[:size]), np.array(freqs_list[:size], dtype=np.float64)
     # flatten Zipf's law a little: the very top words would otherwise fill most lines
     weights = freqs**0.8
     return words, np.cumsum(weights / weights.sum())
