@@ -141,3 +141,32 @@ def ctc_loss(labels, label_lengths, logits, logit_lengths_):
     return ops.ctc_loss(
         target=labels, output=logits, target_length=label_lengths, output_length=logit_lengths_, mask_index=0
     )
+
+
+def inference_model(model, config: ModelConfig):
+    """The same recognizer for prediction only: each batch normalization folded into the convolution
+    before it (weights scaled, a bias added, ReLU fused), dropout left out.
+
+    Shares the LSTM and dense layers with ``model``; the logits agree with ``model``'s in
+    inference mode to float precision. Folding removes a pass over every convolution's output.
+    """
+    import keras
+    from keras import layers
+
+    images = keras.Input(shape=(config.height, None, 1), name="image")
+    x = images
+    for i, block in enumerate(config.blocks):
+        for j in range(block.convs):
+            conv, norm = model.get_layer(f"conv{i}_{j}"), model.get_layer(f"bn{i}_{j}")
+            gamma, beta, mean, variance = (np.asarray(w, dtype=np.float64) for w in norm.get_weights())
+            scale = gamma / np.sqrt(variance + norm.epsilon)
+            kernel = np.asarray(conv.get_weights()[0], dtype=np.float64) * scale  # scales output channels
+            folded = layers.Conv2D(block.filters, 3, padding="same", activation="relu", name=f"conv{i}_{j}")
+            x = folded(x)
+            folded.set_weights([kernel.astype(np.float32), (beta - mean * scale).astype(np.float32)])
+        if block.pool != (1, 1):
+            x = layers.MaxPooling2D(pool_size=block.pool, strides=block.pool, padding="valid", name=f"pool{i}")(x)
+    x = layers.Reshape((-1, config.blocks[-1].filters), name="to_sequence")(x)
+    for i in range(len(config.lstm_units)):
+        x = model.get_layer(f"bilstm{i}")(x)
+    return keras.Model(images, model.get_layer("logits")(x), name=f"{model.name}_inference")

@@ -8,7 +8,7 @@ from crnn.charset import Charset
 from crnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from crnn.config import from_dict, to_dict
 from crnn.lines import LineGeometry
-from crnn.model import ConvBlock, ModelConfig, build_model, can_fit, logit_lengths, min_frames_for
+from crnn.model import ConvBlock, ModelConfig, build_model, can_fit, inference_model, logit_lengths, min_frames_for
 
 
 @pytest.mark.parametrize("width", [32, 37, 100, 257, 640])
@@ -81,3 +81,19 @@ def test_missing_checkpoint_files_are_named(tmp_path):
 def test_tiny_model_config_is_small(tiny_model_config):
     model = build_model(replace(tiny_model_config), 100)
     assert model.count_params() < 30_000
+
+
+@pytest.mark.parametrize("width", [32, 101, 300])
+def test_folded_inference_model_gives_the_same_logits(tiny_model_config, width):
+    model = build_model(tiny_model_config, 9)
+    rng = np.random.default_rng(width)
+    for layer in model.layers:  # batch statistics as a trained model would have them, not 0 and 1
+        if layer.name.startswith("bn"):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 0.5, beta.shape),
+                               rng.normal(0, 0.5, mean.shape), rng.uniform(0.2, 3, variance.shape)])
+    images = rng.random((2, 32, width, 1), dtype=np.float32)
+    folded = inference_model(model, tiny_model_config)
+    assert not any(layer.name.startswith("bn") for layer in folded.layers)
+    np.testing.assert_allclose(np.asarray(folded(images)), np.asarray(model(images, training=False)),
+                               rtol=1e-4, atol=1e-4)
