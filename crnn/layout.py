@@ -129,6 +129,11 @@ def flatten_page(gray: np.ndarray, window: int) -> np.ndarray:
     where it is: dividing by it leaves no false ink along such edges, which a
     plain max filter would create there.
     """
+    return divide_by_paper(gray, paper_brightness(gray, window))
+
+
+def paper_brightness(gray: np.ndarray, window: int) -> np.ndarray:
+    """The paper's brightness under the page, full size: see :func:`flatten_page`."""
     window = max(3, int(window))
     factor = max(1, min(window // 8, min(gray.shape) // 2))
     small = _shrink(gray, factor)
@@ -137,9 +142,13 @@ def flatten_page(gray: np.ndarray, window: int) -> np.ndarray:
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     if factor > 1:
         background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return background
+
+
+def divide_by_paper(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
     # one saturating OpenCV division: this runs on the whole page, where numpy's float
     # temporaries cost more than the arithmetic
-    return cv2.divide(gray, np.maximum(background, 1), scale=255.0)
+    return cv2.divide(gray, np.maximum(paper, 1), scale=255.0)
 
 
 def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
@@ -533,6 +542,9 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     sh, sw = small.shape
     page_ranges = [(0, gutter), (gutter, sw)] if gutter is not None else [(0, sw)]
     deskewed_full = small if scale == 1 else rotate(gray, -skew, gray_percentiles(gray, (90,))[0])
+    # shading (a gutter shadow, a lamp's falloff) is divided out of each line crop: a window of two
+    # characters follows a shadow's edge closely, and no stroke is that wide
+    brightness = paper_brightness(deskewed_full, int(2 * char_height / scale))
     to_original = _back_mapper(width, height, scale, skew)
     page.illustration_boxes = [to_original(b) for b in illustrations]
     crops: list[np.ndarray] = []
@@ -553,7 +565,7 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
                 continue  # a loose stroke beside a picture, not a one-character line
             if box.width < 0.25 * box.height:
                 continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
-            crop = _crop_line(deskewed_full, box, parts, scale, char_height, geometry)
+            crop = _crop_line(deskewed_full, brightness, box, parts, scale, char_height, geometry)
             if crop is not None:
                 lines.append((box, crop))
         for block_lines in _group_blocks(lines, config.line_gap_factor):
@@ -646,13 +658,13 @@ def _group_blocks(lines: list[tuple[Box, np.ndarray]], gap_factor: float) -> lis
     return blocks
 
 
-def _crop_line(deskewed: np.ndarray, box: Box, parts: np.ndarray, scale: float, char_height: float,
-               geometry: LineGeometry) -> np.ndarray | None:
+def _crop_line(deskewed: np.ndarray, brightness: np.ndarray, box: Box, parts: np.ndarray, scale: float,
+               char_height: float, geometry: LineGeometry) -> np.ndarray | None:
     """Cut a line from the full-resolution deskewed page and normalize it.
 
-    Only the surroundings of the line's own components are kept; the rest of the
-    crop (shadows, specks, bits of the neighbouring lines and illustrations) is
-    painted with the paper's colour first.
+    The crop is flattened (divided by its paper's brightness), then only the
+    surroundings of the line's own components are kept; the rest (specks, bits of
+    the neighbouring lines and illustrations) is painted with the paper's colour.
     """
     pad_y = 0.5 * box.height
     pad_x = 0.8 * char_height
@@ -660,7 +672,10 @@ def _crop_line(deskewed: np.ndarray, box: Box, parts: np.ndarray, scale: float, 
     x1 = int(min(deskewed.shape[1], math.ceil((box.x1 + pad_x) / scale)))
     y0 = int(max(0, (box.y0 - pad_y) / scale))
     y1 = int(min(deskewed.shape[0], math.ceil((box.y1 + pad_y) / scale)))
-    crop = deskewed[y0:y1, x0:x1]
+    # the crop's shading (a gutter shadow, a lamp's falloff) is divided out before the
+    # surroundings are painted white: painting first would leave a grey box with sharp edges
+    # behind the last words of a shadowed line, which the recognizer reads as letters
+    crop = divide_by_paper(deskewed[y0:y1, x0:x1], brightness[y0:y1, x0:x1])
     keep = np.zeros(crop.shape, dtype=np.uint8)
     grow = 0.2 * char_height
     if len(parts):

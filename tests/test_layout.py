@@ -232,3 +232,29 @@ def test_debug_pictures(tmp_path):
     written = save_debug(segment_page(REFERENCE_IMAGE), tmp_path, "ref")
     assert [p.name for p in written] == ["ref.lines.png", "ref.binary.png", "ref.profile.png"]
     assert all(cv2.imread(str(p)) is not None for p in written)
+
+
+def test_line_crops_under_a_sharp_shadow_edge_have_white_paper():
+    """A shadow that begins with a sharp edge among a line's last words (the gutter of a
+    photographed book) must be divided out of the crop, not left as a grey box the
+    recognizer reads as letters."""
+    from crnn.config import load_config
+    from crnn.synth import LineRenderer, SynthConfig, select_fonts
+
+    config = load_config(SynthConfig, Path(__file__).resolve().parent.parent / "configs" / "synth.yaml")
+    font = next(f for f in select_fonts(config.render) if f.style == "regular")
+    renderer = LineRenderer(config, [font], seed=0)
+    texts = ["the captain of the ship had gone", "below to look at the engines",
+             "while we waited on the deck for him", "and the sea was calm all that day",
+             "until the evening came at last"]
+    page = np.full((420, 900), 235, np.float32)
+    for i, text in enumerate(texts):
+        alpha = renderer._render_alpha_pillow(text, font, 30, 1.0)
+        page[60 + 60 * i : 60 + 60 * i + alpha.shape[0], 60 : 60 + alpha.shape[1]] -= 215 * alpha
+    shade = np.ones(900, np.float32)
+    shade[430:] = np.linspace(0.6, 0.45, 470)  # starts inside the first, third and fourth lines
+    result = segment_page(np.clip(page * shade, 0, 255).astype(np.uint8))
+    assert len(result.crops) == len(texts)
+    for crop in result.crops:
+        near_ink = cv2.dilate((crop < 128).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        assert np.percentile(crop[~near_ink], 1) >= 200
