@@ -280,9 +280,13 @@ def find_gutter(mask: np.ndarray, min_aspect: float) -> int | None:
 def connected_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """8-connected components of a boolean mask: count, labels, stats and centroids as OpenCV gives them.
 
-    Grana's algorithm labels exactly as OpenCV's default does, about a sixth faster here.
+    Grana's algorithm labels exactly as OpenCV's default does, about a sixth faster here, and
+    16-bit labels (when there are fewer than 65,536; OpenCV refuses otherwise) save another third.
     """
-    return cv2.connectedComponentsWithStatsWithAlgorithm(mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
+    try:
+        return cv2.connectedComponentsWithStatsWithAlgorithm(mask.view(np.uint8), 8, cv2.CV_16U, cv2.CCL_GRANA)
+    except cv2.error:
+        return cv2.connectedComponentsWithStatsWithAlgorithm(mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
 
 
 @dataclass(frozen=True)
@@ -316,7 +320,7 @@ def text_components(mask: np.ndarray, config: LayoutConfig, flat: np.ndarray | N
     big = _big(stats, char_height, config)
     strips = [i for i in np.flatnonzero(big) if _is_thin(stats[i], char_height)]
     if strips:  # letters touching a rule or an edge shadow are set free
-        mask, count, stats, centroids = _peel_strips(mask, labels, stats, centroids, strips, char_height)
+        mask, labels, count, stats, centroids = _peel_strips(mask, labels, stats, centroids, strips, char_height)
         big = _big(stats, char_height, config)
     heights = stats[:, cv2.CC_STAT_HEIGHT]
     widths = stats[:, cv2.CC_STAT_WIDTH]
@@ -373,12 +377,13 @@ def _is_thin(stat: np.ndarray, char_height: float) -> bool:
 
 
 def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, centroids: np.ndarray,
-                 strips: list[int], char_height: float) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+                 strips: list[int], char_height: float) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
     """Remove the long straight body of each strip component; what sticks out of it (a letter
     touching a rule or the edge of a gutter shadow) becomes components of its own.
 
-    Returns the new mask, component count, stats and centroids; ``labels`` is updated in
-    place (a strip's body becomes background, the pieces get new labels after the old ones).
+    Returns the new mask, the labels (a strip's body becomes background, the pieces get new
+    labels after the old ones: updated in place, or in a 32-bit copy once they outgrow 16
+    bits), the component count, stats and centroids.
     """
     mask = mask.copy()
     stats, centroids = stats.copy(), centroids.copy()
@@ -389,23 +394,25 @@ def _peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, centro
     next_label = len(stats) + 1
     for i in strips:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
-        region = labels[y : y + bh, x : x + bw]
-        component = region == i + 1
+        component = labels[y : y + bh, x : x + bw] == i + 1
         along = np.ones((run, 1), np.uint8) if bh >= bw else np.ones((1, run), np.uint8)
         body = cv2.dilate(cv2.morphologyEx(component.astype(np.uint8), cv2.MORPH_OPEN, along), margin) > 0
         rest = component & ~body
+        pieces, piece_labels, piece_stats, piece_centroids = connected_components(rest)
+        if next_label + pieces - 2 > np.iinfo(labels.dtype).max:
+            labels = labels.astype(np.int32)
+        region = labels[y : y + bh, x : x + bw]
         region[component] = 0
         mask[y : y + bh, x : x + bw] &= ~(component & body)
         stats[i] = (x, y, 0, 0, 0)  # the strip itself is gone
-        pieces, piece_labels, piece_stats, piece_centroids = connected_components(rest)
-        region[rest] = piece_labels[rest] + (next_label - 1)
+        region[rest] = piece_labels[rest].astype(labels.dtype) + (next_label - 1)
         next_label += pieces - 1
         added_stats.extend(piece_stats[1:] + np.array([x, y, 0, 0, 0]))
         added_centroids.extend(piece_centroids[1:] + np.array([x, y]))
     if added_stats:
         stats = np.vstack([stats, np.array(added_stats, dtype=stats.dtype)])
         centroids = np.vstack([centroids, np.array(added_centroids)])
-    return mask, next_label, stats, centroids
+    return mask, labels, next_label, stats, centroids
 
 
 def _occupancy(component: np.ndarray, char_height: float) -> float:

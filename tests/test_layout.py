@@ -11,7 +11,9 @@ from crnn.layout import (
     MAX_PIXELS,
     LayoutConfig,
     LayoutError,
+    _peel_strips,
     binarize,
+    connected_components,
     estimate_skew,
     find_gutter,
     line_bands,
@@ -258,3 +260,25 @@ def test_line_crops_under_a_sharp_shadow_edge_have_white_paper():
     for crop in result.crops:
         near_ink = cv2.dilate((crop < 128).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         assert np.percentile(crop[~near_ink], 1) >= 200
+
+
+def test_connected_components_beyond_16_bit_labels():
+    rows, cols = np.indices((700, 700))
+    dots = (rows % 2 == 0) & (cols % 2 == 0)  # 122,500 separate pixels
+    count, labels, stats, _ = connected_components(dots)
+    assert count == 122_501 and labels.max() == 122_500
+    assert (stats[1:, cv2.CC_STAT_AREA] == 1).all()
+
+
+def test_peeled_pieces_get_labels_past_16_bits():
+    mask = np.zeros((100, 400), bool)
+    mask[50:54, :] = True  # a rule
+    mask[30:50, 100:110] = True  # a letter standing on it
+    labels = mask.astype(np.uint16)  # the rule-and-letter component is label 1 ...
+    stats = np.zeros((65_535, 5), np.int32)  # ... of 65,535, so the letter needs label 65,536
+    stats[0] = (0, 30, 400, 24, int(mask.sum()))
+    centroids = np.zeros((65_535, 2))
+    _, labels, count, stats, _ = _peel_strips(mask, labels, stats, centroids, [0], 20.0)
+    assert count == 65_537 and labels.dtype == np.int32
+    assert (labels[30:45, 100:110] == 65_536).all() and labels[52, 300] == 0
+    assert tuple(stats[-1, :3]) == (100, 30, 10)  # its foot goes with the rule's ragged outline
