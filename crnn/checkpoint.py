@@ -70,14 +70,17 @@ class Recognizer:
     geometry: LineGeometry
     metadata: dict[str, Any]
     path: Path
+    # batches are padded as in training, to a multiple of this many pixels: fewer shapes for
+    # TensorFlow to trace and oneDNN to plan on the first pass over a page's lines
+    width_quantum: int = 1
 
     _predictor: Any = field(default=None, init=False, repr=False, compare=False)
 
     def logits(self, lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Logits and frame counts for normalized line images (one batch, padded to the widest,
-        rounded up to a multiple of ``WIDTH_QUANTUM`` pixels)."""
+        rounded up to a multiple of ``width_quantum`` pixels)."""
         widest = max(line.shape[1] for line in lines)
-        images, widths = prepare_images(lines, -(-widest // WIDTH_QUANTUM) * WIDTH_QUANTUM)
+        images, widths = prepare_images(lines, -(-widest // self.width_quantum) * self.width_quantum)
         if self._predictor is None:
             # batch normalization folded into the convolutions: the same logits, 10% faster
             self._predictor = inference_model(self.model, self.model_config)
@@ -85,11 +88,6 @@ class Recognizer:
         # few); calling the model eagerly steps the LSTMs in Python, ~10x slower here
         logits = np.asarray(self._predictor.predict_on_batch(images))
         return logits, logit_lengths(widths, self.model_config)
-
-
-# batches padded to a multiple of this many pixels come in fewer shapes, which the first pass over
-# a page's lines then traces and plans less often (training pads the same way, see train.yaml)
-WIDTH_QUANTUM = 32
 
 
 def load_checkpoint(directory: str | Path) -> Recognizer:
@@ -102,6 +100,7 @@ def load_checkpoint(directory: str | Path) -> Recognizer:
         charset = Charset.load(directory / CHECKPOINT_FILES["charset"])
         config = json.loads((directory / CHECKPOINT_FILES["config"]).read_text(encoding="utf-8"))
         model_config = from_dict(ModelConfig, config["train"]["model"])
+        width_quantum = int(config["train"].get("width_quantum", 1))
         geometry = from_dict(LineGeometry, config["geometry"])
         metadata = json.loads((directory / CHECKPOINT_FILES["metadata"]).read_text(encoding="utf-8"))
     except (ValueError, KeyError, ConfigError) as exc:
@@ -119,4 +118,4 @@ def load_checkpoint(directory: str | Path) -> Recognizer:
             f"checkpoint {directory}: the model outputs {classes} classes but its charset has "
             f"{charset.num_classes} (characters + blank)"
         )
-    return Recognizer(model, charset, model_config, geometry, metadata, directory)
+    return Recognizer(model, charset, model_config, geometry, metadata, directory, width_quantum)
