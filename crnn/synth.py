@@ -235,7 +235,7 @@ class LineRenderer:
 
         pil_font, key = self._font(font, size)
         small = self._font(font, small_caps_size) if small_caps_size else None
-        pieces: list[tuple[str, object, tuple[str, int], float]] = []  # (text, font, key, pen position)
+        pieces: list[tuple[str, object, tuple[str, int], float, bool]] = []  # (text, font, key, pen, shaped)
         x = 1.0
         space_px = self._word_length(key, " ") * space
         for word in text.split(" "):
@@ -243,25 +243,25 @@ class LineRenderer:
             for run, is_small in runs:
                 run_font, run_key = small if is_small else (pil_font, key)
                 drawn = run.upper() if is_small else run
-                pieces.append((drawn, run_font, run_key, x))
                 shaped = _LIGATURE_PRONE.search(drawn) is not None
+                pieces.append((drawn, run_font, run_key, x, shaped))
                 x += self._word_length(run_key, drawn, kerned=not shaped)
             x += space_px
         width = x - space_px - 1.0
         ascent, descent = pil_font.getmetrics()
         height = ascent + descent + 2
         canvas_width = max(int(np.ceil(width)) + 2, 1)
-        shaped_pieces = [p for p in pieces if _LIGATURE_PRONE.search(p[0])]
-        if shaped_pieces:
+        if any(shaped for *_, shaped in pieces):
             image = Image.new("L", (canvas_width, height), 0)
             draw = ImageDraw.Draw(image)
-            for drawn, run_font, _, pen in shaped_pieces:
-                draw.text((pen, 1 + ascent), drawn, fill=255, font=run_font, anchor="ls")
+            for drawn, run_font, _, pen, shaped in pieces:
+                if shaped:
+                    draw.text((pen, 1 + ascent), drawn, fill=255, font=run_font, anchor="ls")
             canvas = np.array(image)
         else:
             canvas = np.zeros((height, canvas_width), np.uint8)
-        for drawn, run_font, run_key, pen in pieces:
-            if not _LIGATURE_PRONE.search(drawn):
+        for drawn, run_font, run_key, pen, shaped in pieces:
+            if not shaped:
                 self._place_glyphs(canvas, drawn, run_font, run_key, pen, 1 + ascent)
         return canvas.astype(np.float32) * np.float32(1 / 255)
 
@@ -269,12 +269,11 @@ class LineRenderer:
                       baseline: int) -> None:
         path, size = key
         _, advances = self._advance_table(path)
-        kerning = _KERNING.setdefault(path, {})
         h, w = canvas.shape
         previous = ""
         for char in word:
             if previous:
-                pen += self._pair_kerning(path, previous, char, kerning) * size
+                pen += self._pair_kerning(path, previous, char) * size
             bitmap, dx, dy = self._glyph(pil_font, key, char)
             if bitmap.size:
                 x0, y0 = int(round(pen)) + dx, baseline + dy
@@ -313,8 +312,9 @@ class LineRenderer:
             entry = _ADVANCES[path] = (ImageFont.truetype(path, _ADVANCE_EM), {})
         return entry
 
-    def _pair_kerning(self, path: str, first: str, second: str, kerning: dict[tuple[str, str], float]) -> float:
+    def _pair_kerning(self, path: str, first: str, second: str) -> float:
         """The font's kerning between two characters, in ems (what shaping the pair adds to their advances)."""
+        kerning = _KERNING.setdefault(path, {})
         pair = (first, second)
         value = kerning.get(pair)
         if value is None:
@@ -336,8 +336,7 @@ class LineRenderer:
                 advance = advances[char] = em_font.getlength(char) / _ADVANCE_EM
             total += advance
         if kerned and len(word) > 1:
-            kerning = _KERNING.setdefault(path, {})
-            total += sum(self._pair_kerning(path, a, b, kerning) for a, b in itertools.pairwise(word))
+            total += sum(self._pair_kerning(path, a, b) for a, b in itertools.pairwise(word))
         return total * size
 
     def _ink_weight(self, alpha: np.ndarray, height: int) -> np.ndarray:
