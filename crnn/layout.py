@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from crnn.document import Block, Box, Line, Page
-from crnn.lines import EmptyLineError, LineGeometry, gray_percentiles, normalize_line
+from crnn.lines import EmptyLineError, LineGeometry, divide_by_paper, gray_percentiles, normalize_line, shrink
 
 MAX_PIXELS = 100_000_000  # larger images are refused rather than decoded (decompression bombs)
 
@@ -136,27 +136,13 @@ def paper_brightness(gray: np.ndarray, window: int) -> np.ndarray:
     """The paper's brightness under the page, full size: see :func:`flatten_page`."""
     window = max(3, int(window))
     factor = max(1, min(window // 8, min(gray.shape) // 2))
-    small = _shrink(gray, factor)
+    small = shrink(gray, factor)
     k = max(3, (window // factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     if factor > 1:
         background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     return background
-
-
-def divide_by_paper(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    # one saturating OpenCV division: this runs on the whole page, where numpy's float
-    # temporaries cost more than the arithmetic
-    return cv2.divide(gray, np.maximum(paper, 1), scale=255.0)
-
-
-def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
-    """Block means over ``factor`` x ``factor`` pixels (a scale factor, not a size, selects
-    OpenCV's fast integer-ratio path)."""
-    if factor <= 1:
-        return image
-    return cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
 
 
 def sauvola(gray: np.ndarray, window: int, k: float = 0.25, dynamic_range: float = 128.0) -> np.ndarray:

@@ -77,17 +77,29 @@ def flatten_illumination(gray: np.ndarray, window: int) -> np.ndarray:
     thinner than the window keep their darkness relative to the paper around them.
     """
     window = max(3, int(window))
-    # the background is smooth: estimate it at low resolution (a scale factor rather than a
-    # size selects OpenCV's fast integer-ratio block averaging)
+    # the background is smooth: estimate it at low resolution
     factor = max(1, min(window // 8, min(gray.shape)))
-    small = cv2.resize(gray, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA) if factor > 1 else gray
+    small = shrink(gray, factor)
     k = max(3, (window // factor) | 1)
     background = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     background = cv2.blur(background, (k, k))
     if factor > 1:
         background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
-    # one saturating OpenCV division instead of float temporaries (this runs on every line)
-    return cv2.divide(gray, np.maximum(background, 1), scale=255.0)
+    return divide_by_paper(gray, background)
+
+
+def shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """Block means over ``factor`` x ``factor`` pixels (a scale factor, not a size, selects
+    OpenCV's fast integer-ratio path)."""
+    if factor <= 1:
+        return image
+    return cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+
+
+def divide_by_paper(gray: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """``gray`` relative to the paper's brightness under it, paper at 255."""
+    # one saturating OpenCV division: numpy's float temporaries cost more than the arithmetic
+    return cv2.divide(gray, np.maximum(paper, 1), scale=255.0)
 
 
 def ink_mask(gray: np.ndarray, min_contrast: int = 24) -> np.ndarray:
