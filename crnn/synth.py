@@ -35,7 +35,7 @@ from crnn.charset import Charset
 from crnn.compat import install_pillow_getsize
 from crnn.config import to_dict
 from crnn.fonts import BookFont, book_fonts, can_render
-from crnn.lines import EmptyLineError, LineGeometry, flatten_illumination, normalize_line
+from crnn.lines import EmptyLineError, LineGeometry, flatten_illumination, normalize_line, text_band
 from crnn.textgen import LineTextGenerator, TextConfig
 
 SHARD_FORMAT_VERSION = 2
@@ -451,7 +451,33 @@ class LineRenderer:
             line = normalize_line(image, self.config.geometry)
         except EmptyLineError:
             return None
+        if not framed_as_drawn(alpha, line.shape[1], self.config.geometry):
+            return None
         return LineSample(line, label if small_caps else text, font.name)
+
+
+def framed_as_drawn(alpha: np.ndarray, line_width: int, geometry: LineGeometry,
+                    tolerance: float = 2.0) -> bool:
+    """Whether a normalized line of ``line_width`` px shows the text at about the size it was drawn.
+
+    ``alpha`` is the drawn ink (after the geometric distortions). When noise, paper texture or a
+    1-bit threshold swamps faint ink, ``normalize_line`` can take the whole crop for the text band
+    and shrink the text to a few pixels under blotches: an image nobody could read, which would
+    teach the recognizer nothing and count as errors in validation. The expected width follows
+    from the band and extent of the drawn ink; a line more than ``tolerance`` times narrower or
+    wider than that was framed on something else.
+    """
+    ink = alpha > 0.5
+    rows = ink.sum(axis=1).astype(np.float32)
+    if not rows.any():
+        return False
+    top, bottom = text_band(rows)
+    columns = np.flatnonzero(ink[top:bottom].any(axis=0))
+    band = bottom - top
+    expected = (geometry.height * ((columns[-1] - columns[0] + 1) / band + 2 * geometry.horizontal_margin)
+                / (1 + 2 * geometry.vertical_margin))
+    ratio = line_width / min(expected, geometry.max_width)
+    return 1 / tolerance <= ratio <= tolerance
 
 
 def _small_caps_runs(word: str) -> list[tuple[str, bool]]:

@@ -12,6 +12,7 @@ from crnn.fonts import book_fonts
 from crnn.synth import (
     LineRenderer,
     SynthConfig,
+    framed_as_drawn,
     generate_lines,
     read_shard,
     select_fonts,
@@ -193,3 +194,50 @@ def test_cached_glyphs_draw_what_pillow_draws(config, fonts):
     # a glyph may land one pixel off where rounding differs; dropping the kerning moves whole letters
     assert np.mean(differences) < 0.02
     assert max(differences) < 0.25
+
+
+def _drawn_line_alpha(text: str = "the quick brown fox jumps", scale: float = 1.0) -> np.ndarray:
+    import cv2
+
+    ink = np.zeros((40, 420), np.uint8)
+    cv2.putText(ink, text, (8, 28), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, 2, cv2.LINE_AA)
+    text_height = 24
+    margin = int(text_height * 0.6) + 4  # as the renderer pads the drawn ink
+    return cv2.copyMakeBorder(ink, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0) / 255.0
+
+
+def test_framing_check_keeps_clean_lines_and_drops_swamped_ones(config):
+    import cv2
+
+    from crnn.lines import normalize_line
+
+    geometry = config.geometry
+    alpha = _drawn_line_alpha()
+    clean = (230 - 200 * alpha).astype(np.uint8)
+    assert framed_as_drawn(alpha, normalize_line(clean, geometry).shape[1], geometry)
+
+    # faint ink under dark blotches as large as the letters, over the whole crop
+    rng = np.random.default_rng(0)
+    blotches = cv2.resize(rng.standard_normal((alpha.shape[0] // 10, alpha.shape[1] // 10)),
+                          alpha.shape[::-1], interpolation=cv2.INTER_CUBIC) > 0.4
+    swamped = np.where(blotches, 60, 200) - 40 * alpha
+    swamped_line = normalize_line(swamped.astype(np.uint8), geometry)
+    assert swamped_line.shape[1] < normalize_line(clean, geometry).shape[1] / 2
+    assert not framed_as_drawn(alpha, swamped_line.shape[1], geometry)
+    assert not framed_as_drawn(np.zeros_like(alpha), 100, geometry)
+
+
+def test_renderer_drops_a_line_its_normalization_shrank(config, fonts, monkeypatch):
+    import crnn.synth as synth
+
+    renderer = LineRenderer(config, fonts, seed=5)
+    # a few percent of lines are dropped anyway: ink swamped by noise or texture
+    assert sum(renderer.render("a line of ordinary words") is not None for _ in range(10)) >= 8
+    real_normalize = synth.normalize_line
+
+    def squeezed(image, geometry):
+        line = real_normalize(image, geometry)
+        return line[:, : max(1, line.shape[1] // 3)]
+
+    monkeypatch.setattr(synth, "normalize_line", squeezed)
+    assert all(renderer.render("a line of ordinary words") is None for _ in range(10))
