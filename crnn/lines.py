@@ -166,11 +166,17 @@ def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -
     (paper,) = gray_percentiles(np.ascontiguousarray(gray[top:bottom, left:right]), (90,))
     crop = _crop_with_fill(gray, y0, y1, x0, x1, paper)
 
-    scale = geometry.height / crop.shape[0]
-    width = max(1, min(geometry.max_width, int(round(crop.shape[1] * scale))))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    width = framed_width(band_height, right - left, geometry)
+    interpolation = cv2.INTER_AREA if geometry.height < crop.shape[0] else cv2.INTER_CUBIC
     line = cv2.resize(crop, (width, geometry.height), interpolation=interpolation)
     return _stretch_contrast(line)
+
+
+def framed_width(band_height: int, ink_width: int, geometry: LineGeometry) -> int:
+    """Width in pixels of the normalized line whose text band and ink extent measure these."""
+    crop_height = band_height + 2 * int(round(geometry.vertical_margin * band_height))
+    crop_width = ink_width + 2 * int(round(geometry.horizontal_margin * band_height))
+    return max(1, min(geometry.max_width, int(round(crop_width * geometry.height / crop_height))))
 
 
 def _crop_with_fill(gray: np.ndarray, y0: int, y1: int, x0: int, x1: int, fill: int) -> np.ndarray:

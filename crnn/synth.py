@@ -35,7 +35,7 @@ from crnn.charset import Charset
 from crnn.compat import install_pillow_getsize
 from crnn.config import to_dict
 from crnn.fonts import BookFont, book_fonts, can_render
-from crnn.lines import EmptyLineError, LineGeometry, flatten_illumination, normalize_line, text_band
+from crnn.lines import EmptyLineError, LineGeometry, flatten_illumination, framed_width, normalize_line, text_band
 from crnn.textgen import LineTextGenerator, TextConfig
 
 SHARD_FORMAT_VERSION = 2
@@ -473,10 +473,7 @@ def framed_as_drawn(alpha: np.ndarray, line_width: int, geometry: LineGeometry,
         return False
     top, bottom = text_band(rows)
     columns = np.flatnonzero(ink[top:bottom].any(axis=0))
-    band = bottom - top
-    expected = (geometry.height * ((columns[-1] - columns[0] + 1) / band + 2 * geometry.horizontal_margin)
-                / (1 + 2 * geometry.vertical_margin))
-    ratio = line_width / min(expected, geometry.max_width)
+    ratio = line_width / framed_width(bottom - top, int(columns[-1] - columns[0] + 1), geometry)
     return 1 / tolerance <= ratio <= tolerance
 
 
