@@ -12,6 +12,7 @@ from crnn.checkpoint import Recognizer, load_checkpoint
 from crnn.decode import Decoded, decode_batch
 from crnn.document import Box, Line, Page, Word
 from crnn.layout import LayoutConfig, SegmentedPage, segment_page
+from crnn.model import frame_step_px
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default"
 
@@ -62,7 +63,7 @@ class PageReader:
         self.beam_width = beam_width
         self.layout = layout or LayoutConfig()
         self.batch_size = batch_size
-        self.frame_px = int(np.prod([b.pool[1] for b in self.recognizer.model_config.blocks]))
+        self.frame_px = frame_step_px(self.recognizer.model_config)
 
     def recognize_lines(self, crops: list[np.ndarray]) -> list[Decoded]:
         """Decode normalized line images, batched by similar width."""

@@ -8,7 +8,16 @@ from crnn.charset import Charset
 from crnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from crnn.config import from_dict, to_dict
 from crnn.lines import LineGeometry
-from crnn.model import ConvBlock, ModelConfig, build_model, can_fit, inference_model, logit_lengths, min_frames_for
+from crnn.model import (
+    ConvBlock,
+    ModelConfig,
+    build_model,
+    can_fit,
+    frame_step_px,
+    inference_model,
+    logit_lengths,
+    min_frames_for,
+)
 
 
 @pytest.mark.parametrize("width", [32, 37, 100, 257, 640])
@@ -24,6 +33,25 @@ def test_logit_length_follows_the_layer_stack():
     assert list(logit_lengths([60, 61, 65], config)) == [10, 10, 10]
     model = build_model(config, 5)
     assert model(np.zeros((1, 32, 65, 1), np.float32)).shape[1] == 10
+
+
+STRIDED = ModelConfig(blocks=(ConvBlock(4, 1, (1, 1), (2, 2)), ConvBlock(4, 1, (1, 1), (2, 3)),
+                              ConvBlock(4, 1, (2, 1)), ConvBlock(4, 1, (2, 1)), ConvBlock(4, 1, (2, 1))),
+                      lstm_units=(4,), dropout=0.0)
+
+
+def test_strided_convolutions_divide_the_width_rounding_up():
+    # 'same' padding: 61 px -> 31 -> 11 frames, where pooling would floor to 30 -> 10
+    assert list(logit_lengths([60, 61, 66, 67], STRIDED)) == [10, 11, 11, 12]
+    assert frame_step_px(STRIDED) == 6
+    model = build_model(STRIDED, 5)
+    for width in (60, 61, 66, 67):
+        assert model(np.zeros((1, 32, width, 1), np.float32)).shape[1] == int(logit_lengths(width, STRIDED))
+
+
+def test_strides_count_toward_the_height_reduction():
+    with pytest.raises(ValueError, match="reduce height"):
+        ModelConfig(height=32, blocks=(ConvBlock(4, 1, (2, 2), (2, 2)),) * 5)
 
 
 def test_config_must_reduce_height_to_one():
@@ -84,8 +112,10 @@ def test_tiny_model_config_is_small(tiny_model_config):
 
 
 @pytest.mark.parametrize("width", [32, 101, 300])
-def test_folded_inference_model_gives_the_same_logits(tiny_model_config, width):
-    model = build_model(tiny_model_config, 9)
+@pytest.mark.parametrize("strided", [False, True])
+def test_folded_inference_model_gives_the_same_logits(tiny_model_config, width, strided):
+    config = STRIDED if strided else tiny_model_config
+    model = build_model(config, 9)
     rng = np.random.default_rng(width)
     for layer in model.layers:  # batch statistics as a trained model would have them, not 0 and 1
         if layer.name.startswith("bn"):
@@ -93,7 +123,7 @@ def test_folded_inference_model_gives_the_same_logits(tiny_model_config, width):
             layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 0.5, beta.shape),
                                rng.normal(0, 0.5, mean.shape), rng.uniform(0.2, 3, variance.shape)])
     images = rng.random((2, 32, width, 1), dtype=np.float32)
-    folded = inference_model(model, tiny_model_config)
+    folded = inference_model(model, config)
     assert not any(layer.name.startswith("bn") for layer in folded.layers)
     np.testing.assert_allclose(np.asarray(folded(images)), np.asarray(model(images, training=False)),
                                rtol=1e-4, atol=1e-4)
