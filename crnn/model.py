@@ -20,9 +20,9 @@ class ConvBlock:
     """``convs`` 3x3 convolutions of ``filters`` (batch-normalized, ReLU), then max pooling.
 
     ``stride`` applies to the block's first convolution ('same' padding, so a size is divided
-    rounding up). A strided first block costs a quarter of a full-resolution convolution and
-    normalizes a quarter of the activations: at full resolution, with one input channel, the first
-    block took 40% of a training step's time on the 2-core CPU for 2% of its arithmetic.
+    rounding up). Striding instead of pooling shrinks the activations the block normalizes and
+    stores for the backward pass; on the 2-core CPU, the first two blocks strided made a training
+    step about a third shorter (checkpoints/README.md has the trade-off measured).
     """
 
     filters: int
