@@ -49,6 +49,9 @@ class ModelConfig:
     dropout: float = 0.2
 
     def __post_init__(self) -> None:
+        for block in self.blocks:
+            if min(*block.pool, *block.stride) < 1:
+                raise ValueError(f"pooling and strides must be at least 1, got {block}")
         remaining = self.height
         for block in self.blocks:
             remaining = _strided(remaining, block.stride[0]) // block.pool[0]

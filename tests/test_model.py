@@ -6,7 +6,7 @@ import pytest
 
 from crnn.charset import Charset
 from crnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from crnn.config import from_dict, to_dict
+from crnn.config import ConfigError, from_dict, to_dict
 from crnn.lines import LineGeometry
 from crnn.model import (
     ConvBlock,
@@ -52,6 +52,11 @@ def test_strided_convolutions_divide_the_width_rounding_up():
 def test_strides_count_toward_the_height_reduction():
     with pytest.raises(ValueError, match="reduce height"):
         ModelConfig(height=32, blocks=(ConvBlock(4, 1, (2, 2), (2, 2)),) * 5)
+
+
+def test_a_zero_stride_is_a_config_error():
+    with pytest.raises(ConfigError, match="at least 1"):
+        from_dict(ModelConfig, {"blocks": [{"filters": 4, "pool": [2, 2], "stride": [0, 1]}]})
 
 
 def test_config_must_reduce_height_to_one():
