@@ -22,6 +22,8 @@ WORKERS ?= 2
 SYNTH_CFG ?= configs/synth.yaml
 ## TRAIN_CFG: training configuration
 TRAIN_CFG ?= configs/train.yaml
+## STEPS: optimizer steps for `make train` (empty: the config's)
+STEPS ?=
 ## RUN: training output directory
 RUN ?= runs/$(NAME)
 ## IMG: page image for `make eval`
@@ -44,7 +46,7 @@ help: ## list targets and overridable variables
 	@echo "Targets:"
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo "Variables (override as VAR=value):"
-	@awk '/^## [A-Z_]+: /{doc=$$0; sub(/^## [A-Z_]+: /,"",doc); next} /^[A-Z_]+ \?= /{if(doc!=""){v=$$0; sub(/ \?= .*/,"",v); d=$$0; sub(/^[A-Z_]+ \?= /,"",d); printf "  %-12s %s\n  %-12s   (default: %s)\n", v, doc, "", d}; doc=""}' $(MAKEFILE_LIST)
+	@awk '/^## [A-Z_]+: /{doc=$$0; sub(/^## [A-Z_]+: /,"",doc); next} /^[A-Z_]+ \?=/{if(doc!=""){v=$$0; sub(/ \?=.*/,"",v); d=$$0; sub(/^[A-Z_]+ \?= ?/,"",d); printf "  %-12s %s\n  %-12s   (default: %s)\n", v, doc, "", d}; doc=""}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=..." >&2; exit 2; }
@@ -66,7 +68,7 @@ synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet
 	$(PY) scripts/make_synth.py --config $(SYNTH_CFG) --name $(NAME) --preview-only
 
 train: $(STAMP) ## train on data/synth/$(NAME); best checkpoint, log and curve in $(RUN)
-	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN)
+	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN) $(if $(STEPS),--steps $(STEPS))
 	@echo "use it: python scripts/ocr_page.py IMG --checkpoint $(RUN)/best (or copy it to checkpoints/default)"
 
 serve: $(STAMP) ## start the web app on http://$(HOST):$(PORT) (upload, view, correct lines)

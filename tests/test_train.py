@@ -34,9 +34,20 @@ def _train_config(dataset, tiny_model_config, **changes):
     return replace(base, **changes)
 
 
+def _strided_like_the_recipe(config):
+    """The tiny stack with its first two blocks striding instead of pooling, as configs/train.yaml does."""
+    first, second, *rest = config.blocks
+    return replace(config, blocks=(replace(first, pool=(1, 1), stride=(2, 2)),
+                                   replace(second, pool=(1, 1), stride=(2, 2)), *rest))
+
+
 @pytest.mark.slow
-def test_tiny_model_overfits_eight_lines(tiny_model_config):
+@pytest.mark.parametrize("stack", ["pooled", "strided"])
+def test_tiny_model_overfits_eight_lines(tiny_model_config, stack):
     import keras
+
+    if stack == "strided":
+        tiny_model_config = _strided_like_the_recipe(tiny_model_config)
 
     keras.utils.set_random_seed(0)
     config = SynthConfig()
