@@ -116,6 +116,18 @@ def build_model(config: ModelConfig, num_classes: int, name: str = "crnn"):
     return keras.Model(images, logits, name=name)
 
 
+def quantized_width(widest: int, width_quantum: int) -> int:
+    """The padded width of a batch whose widest line is ``widest`` px: the next multiple of ``width_quantum``.
+
+    Training, validation and inference must all pad this way. A stride-2 convolution with
+    "same" padding pads an odd width on both sides and an even one on the right only, so
+    the sampling grid moves by a pixel with the parity of the batch width; a model trained
+    on one grid misreads the line ends on the other (validation padded to the widest line
+    read leading spaces that inference never produced).
+    """
+    return -(-int(widest) // width_quantum) * width_quantum
+
+
 def prepare_images(lines: list[np.ndarray], width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stack normalized uint8 line images (ink dark) into a float batch (ink 1, paper 0).
 

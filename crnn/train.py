@@ -30,7 +30,7 @@ from crnn.config import from_dict, to_dict
 from crnn.decode import greedy_decode_batch
 from crnn.lines import LineGeometry
 from crnn.metrics import character_errors
-from crnn.model import ModelConfig, build_model, can_fit, ctc_loss, logit_lengths, prepare_images
+from crnn.model import ModelConfig, build_model, can_fit, ctc_loss, logit_lengths, prepare_images, quantized_width
 from crnn.synth import read_shard
 
 
@@ -120,9 +120,7 @@ def epoch_batches(widths: np.ndarray, batch_size: int, steps: int, seed: int, ep
 
 def make_batch(lines: LineSet, indices: np.ndarray, model_config: ModelConfig, width_quantum: int):
     chosen = [lines.images[i] for i in indices]
-    widest = max(im.shape[1] for im in chosen)
-    padded_width = int(math.ceil(widest / width_quantum) * width_quantum)
-    images, widths = prepare_images(chosen, padded_width)
+    images, widths = prepare_images(chosen, quantized_width(max(im.shape[1] for im in chosen), width_quantum))
     label_lengths = np.array([len(lines.encoded[i]) for i in indices], dtype=np.int32)
     labels = np.zeros((len(indices), max(1, int(label_lengths.max()))), dtype=np.int32)
     for row, i in enumerate(indices):
@@ -131,14 +129,15 @@ def make_batch(lines: LineSet, indices: np.ndarray, model_config: ModelConfig, w
     return images, (labels, label_lengths, frames)
 
 
-def evaluate(model, lines: LineSet, charset: Charset, model_config: ModelConfig,
+def evaluate(model, lines: LineSet, charset: Charset, model_config: ModelConfig, width_quantum: int,
              batch_size: int = 64) -> dict[str, float]:
     """Greedy-decoded CER (micro) and exact-line rate of ``model`` on ``lines``."""
     order = np.argsort(lines.widths, kind="stable")
     hypotheses: dict[int, str] = {}
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        images, widths = prepare_images([lines.images[i] for i in idx])
+        chosen = [lines.images[i] for i in idx]
+        images, widths = prepare_images(chosen, quantized_width(max(im.shape[1] for im in chosen), width_quantum))
         logits = np.asarray(model.predict_on_batch(images))
         decoded = greedy_decode_batch(logits, logit_lengths(widths, model_config), charset)
         for i, d in zip(idx, decoded, strict=True):
@@ -348,7 +347,7 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
         def on_epoch_end(self, epoch, logs=None):
             state.epoch = epoch + 1
             state.wall_seconds = time.perf_counter() - started
-            metrics = evaluate(model, val_lines, charset, config.model)
+            metrics = evaluate(model, val_lines, charset, config.model, config.width_quantum)
             lr = float(ops.convert_to_numpy(schedule(state.step)))
             # the mean of this epoch's batches, not Keras' running average over the epoch
             row = {"epoch": state.epoch, "step": state.step, "wall_seconds": round(state.wall_seconds, 1),

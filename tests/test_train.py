@@ -11,7 +11,7 @@ from crnn.charset import Charset
 from crnn.decode import greedy_decode_batch
 from crnn.model import build_model
 from crnn.synth import LineRenderer, SynthConfig, build_dataset, select_fonts
-from crnn.train import LineSet, TrainConfig, TrainingError, make_batch, make_trainer, train
+from crnn.train import LineSet, TrainConfig, TrainingError, evaluate, make_batch, make_trainer, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,6 +74,26 @@ def test_tiny_model_overfits_eight_lines(tiny_model_config, stack):
             if decoded == texts:
                 break
     assert decoded == texts, f"not learned after {step + 1} steps: {decoded}"
+
+
+def test_validation_pads_batches_as_training_and_inference_do(tiny_model_config):
+    """Odd batch widths shift a strided model's sampling grid; validation must not score on another grid."""
+    from crnn.model import logit_lengths
+
+    charset = Charset()
+    widths_seen = []
+
+    class RecordingModel:
+        def predict_on_batch(self, images):
+            widths_seen.append(images.shape[2])
+            frames = int(logit_lengths(np.array([images.shape[2]]), tiny_model_config)[0])
+            return np.zeros((images.shape[0], frames, charset.num_classes), np.float32)
+
+    images = [np.full((32, width), 255, np.uint8) for width in (97, 131, 250, 251, 33)]
+    lines = LineSet(images, ["a"] * 5, [charset.encode("a")] * 5)
+    metrics = evaluate(RecordingModel(), lines, charset, tiny_model_config, width_quantum=32, batch_size=2)
+    assert widths_seen == [128, 256, 256]  # sorted by width: (33, 97), (131, 250), (251,)
+    assert metrics == {"val_cer": 1.0, "val_exact": 0.0}
 
 
 def test_train_writes_checkpoint_log_and_curve(dataset, tiny_model_config, tmp_path):
