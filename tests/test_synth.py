@@ -12,6 +12,7 @@ from crnn.fonts import book_fonts
 from crnn.synth import (
     LineRenderer,
     SynthConfig,
+    binarization_is_legible,
     framed_as_drawn,
     generate_lines,
     read_shard,
@@ -241,3 +242,37 @@ def test_renderer_drops_a_line_its_normalization_shrank(config, fonts, monkeypat
 
     monkeypatch.setattr(synth, "normalize_line", squeezed)
     assert all(renderer.render("a line of ordinary words") is None for _ in range(10))
+
+
+def test_legibility_check_keeps_a_clean_threshold_and_rejects_erased_or_blotted_strokes():
+    import cv2
+
+    alpha = _drawn_line_alpha()
+    text_height = 24
+    clean = np.where(alpha > 0.5, 0, 255).astype(np.uint8)
+    assert binarization_is_legible(clean, alpha, text_height)
+
+    # a threshold that lost the strokes under patches of faint ink: a third of the letters gone
+    rng = np.random.default_rng(1)
+    faint = cv2.resize(rng.standard_normal((alpha.shape[0] // 6, alpha.shape[1] // 6)), alpha.shape[::-1],
+                       interpolation=cv2.INTER_CUBIC) > 0.3
+    assert 0.2 < faint[alpha > 0.5].mean() < 0.5
+    patchy = np.where((alpha > 0.5) & ~faint, 0, 255).astype(np.uint8)
+    assert not binarization_is_legible(patchy, alpha, text_height)
+
+    # a shadow or a heavy blur thresholded into blots that fill counters and spaces
+    blotted = np.where(cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0, 0, 255)
+    assert not binarization_is_legible(blotted.astype(np.uint8), alpha, text_height)
+    assert not binarization_is_legible(np.full_like(clean, 255), alpha, text_height)
+
+
+def test_thinning_lightens_hairlines_without_deleting_them(config, fonts):
+    always_thin = replace(config, degrade=replace(config.degrade, ink_thicken_p=0.0, ink_thin_p=1.0))
+    renderer = LineRenderer(always_thin, fonts, seed=11)
+    alpha = np.zeros((36, 60), np.float32)
+    alpha[10:26, 10] = 1.0  # a one-pixel hairline
+    alpha[10:26, 30:36] = 1.0  # a six-pixel stem
+    thinned = renderer._ink_weight(alpha, height=36)
+    assert 0.3 <= thinned[18, 10] <= 0.75
+    assert thinned[18, 33] == 1.0
+    assert thinned.sum() < alpha.sum()
