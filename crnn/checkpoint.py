@@ -23,7 +23,7 @@ import numpy as np
 from crnn.charset import Charset
 from crnn.config import ConfigError, from_dict, to_dict
 from crnn.lines import LineGeometry
-from crnn.model import ModelConfig, inference_model, logit_lengths, prepare_images, quantized_width
+from crnn.model import ModelConfig, inference_model, logit_lengths, prepare_images
 
 CHECKPOINT_FILES = {
     "model": "model.keras",
@@ -79,8 +79,7 @@ class Recognizer:
     def logits(self, lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Logits and frame counts for normalized line images (one batch, padded to the widest,
         rounded up to a multiple of ``width_quantum`` pixels)."""
-        widest = max(line.shape[1] for line in lines)
-        images, widths = prepare_images(lines, quantized_width(widest, self.width_quantum))
+        images, widths = prepare_images(lines, width_quantum=self.width_quantum)
         if self._predictor is None:
             # batch normalization folded into the convolutions: the same logits, 10% faster
             self._predictor = inference_model(self.model, self.model_config)

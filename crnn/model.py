@@ -128,15 +128,17 @@ def quantized_width(widest: int, width_quantum: int) -> int:
     return -(-int(widest) // width_quantum) * width_quantum
 
 
-def prepare_images(lines: list[np.ndarray], width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def prepare_images(lines: list[np.ndarray], width: int | None = None,
+                   width_quantum: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Stack normalized uint8 line images (ink dark) into a float batch (ink 1, paper 0).
 
-    Lines are left-aligned and padded with paper to ``width`` (default: the widest).
+    Lines are left-aligned and padded with paper to ``width`` (default: the widest),
+    rounded up to a multiple of ``width_quantum`` (see ``quantized_width``).
     Returns the batch and the true widths.
     """
     widths = np.array([line.shape[1] for line in lines], dtype=np.int64)
     height = lines[0].shape[0]
-    width = int(width or widths.max())
+    width = quantized_width(width or widths.max(), width_quantum)
     batch = np.zeros((len(lines), height, width, 1), dtype=np.float32)
     for i, line in enumerate(lines):
         w = min(line.shape[1], width)

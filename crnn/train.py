@@ -30,7 +30,7 @@ from crnn.config import from_dict, to_dict
 from crnn.decode import greedy_decode_batch
 from crnn.lines import LineGeometry
 from crnn.metrics import character_errors
-from crnn.model import ModelConfig, build_model, can_fit, ctc_loss, logit_lengths, prepare_images, quantized_width
+from crnn.model import ModelConfig, build_model, can_fit, ctc_loss, logit_lengths, prepare_images
 from crnn.synth import read_shard
 
 
@@ -120,7 +120,7 @@ def epoch_batches(widths: np.ndarray, batch_size: int, steps: int, seed: int, ep
 
 def make_batch(lines: LineSet, indices: np.ndarray, model_config: ModelConfig, width_quantum: int):
     chosen = [lines.images[i] for i in indices]
-    images, widths = prepare_images(chosen, quantized_width(max(im.shape[1] for im in chosen), width_quantum))
+    images, widths = prepare_images(chosen, width_quantum=width_quantum)
     label_lengths = np.array([len(lines.encoded[i]) for i in indices], dtype=np.int32)
     labels = np.zeros((len(indices), max(1, int(label_lengths.max()))), dtype=np.int32)
     for row, i in enumerate(indices):
@@ -136,8 +136,7 @@ def evaluate(model, lines: LineSet, charset: Charset, model_config: ModelConfig,
     hypotheses: dict[int, str] = {}
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        chosen = [lines.images[i] for i in idx]
-        images, widths = prepare_images(chosen, quantized_width(max(im.shape[1] for im in chosen), width_quantum))
+        images, widths = prepare_images([lines.images[i] for i in idx], width_quantum=width_quantum)
         logits = np.asarray(model.predict_on_batch(images))
         decoded = greedy_decode_batch(logits, logit_lengths(widths, model_config), charset)
         for i, d in zip(idx, decoded, strict=True):
