@@ -118,6 +118,23 @@ def test_resume_continues_the_step_count(dataset, tiny_model_config, tmp_path):
     assert json.loads((run / "last" / "state.json").read_text())["step"] == 9
 
 
+def test_resume_continues_as_the_uninterrupted_run_would(dataset, tiny_model_config, tmp_path):
+    import keras
+
+    config = _train_config(dataset, replace(tiny_model_config, dropout=0.3), steps=6)
+    train(config, tmp_path / "straight", verbose=0)
+    # stopped by the time limit after its first epoch, with the 6-step learning-rate schedule
+    train(replace(config, time_limit_minutes=1e-6), tmp_path / "stopped", verbose=0)
+    train(config, tmp_path / "stopped", resume=True, verbose=0)
+    straight, resumed = (keras.saving.load_model(tmp_path / run / "last" / "model.keras", compile=False)
+                         for run in ("straight", "stopped"))
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    losses = [[float(row["loss"]) for row in csv.DictReader((tmp_path / run / "log.csv").open())]
+              for run in ("straight", "stopped")]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+
+
 def test_resume_with_another_architecture_is_refused(dataset, tiny_model_config, tmp_path):
     run = tmp_path / "run"
     train(_train_config(dataset, tiny_model_config, steps=3), run, verbose=0)
