@@ -365,7 +365,7 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
                                     config.seed, state.epoch, config.bucket_batches)
             if verbose:
                 print(f"Epoch {state.epoch + 1}/{total_epochs}", file=sys.stderr)
-            progress = keras.utils.Progbar(len(batches), verbose=1 if verbose else 0, stateful_metrics=["loss"])
+            progress = keras.utils.Progbar(len(batches), verbose=1 if verbose else 0)  # shows the epoch mean
             losses: list[float] = []
             upcoming = prefetcher.submit(make_batch, train_lines, batches[0], config.model, config.width_quantum)
             for index in range(len(batches)):
