@@ -106,6 +106,8 @@ def load_checkpoint(directory: str | Path) -> Recognizer:
         raise CheckpointError(f"checkpoint {directory} has an unreadable config or charset: {exc}") from None
     import keras
 
+    import crnn.layers  # noqa: F401  (registers the custom layers for load_model)
+
     try:
         model = keras.saving.load_model(directory / CHECKPOINT_FILES["model"], compile=False, safe_mode=True)
     except Exception as exc:

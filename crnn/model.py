@@ -95,6 +95,8 @@ def build_model(config: ModelConfig, num_classes: int, name: str = "crnn"):
     import keras
     from keras import layers
 
+    from crnn.layers import BidirectionalLSTM
+
     images = keras.Input(shape=(config.height, None, 1), name="image")
     x = images
     for i, block in enumerate(config.blocks):
@@ -109,7 +111,7 @@ def build_model(config: ModelConfig, num_classes: int, name: str = "crnn"):
     # height is 1 now: (batch, 1, frames, channels) -> (batch, frames, channels)
     x = layers.Reshape((-1, config.blocks[-1].filters), name="to_sequence")(x)
     for i, units in enumerate(config.lstm_units):
-        x = layers.Bidirectional(layers.LSTM(units, return_sequences=True), name=f"bilstm{i}")(x)
+        x = BidirectionalLSTM(units, name=f"bilstm{i}")(x)
         if config.dropout:
             x = layers.Dropout(config.dropout, name=f"dropout{i}")(x)
     logits = layers.Dense(num_classes, name="logits")(x)

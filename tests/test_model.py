@@ -132,3 +132,32 @@ def test_folded_inference_model_gives_the_same_logits(tiny_model_config, width, 
     assert not any(layer.name.startswith("bn") for layer in folded.layers)
     np.testing.assert_allclose(np.asarray(folded(images)), np.asarray(model(images, training=False)),
                                rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("frames", [1, 23])
+def test_bidirectional_lstm_computes_what_the_keras_pair_computes(frames):
+    import keras
+
+    from crnn.layers import BidirectionalLSTM
+
+    sequences = np.random.default_rng(frames).normal(size=(3, frames, 10)).astype(np.float32)
+    keras_pair = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))
+    expected = np.asarray(keras_pair(sequences))
+    ours = BidirectionalLSTM(6)
+    ours(sequences)
+    assert ours.count_params() == keras_pair.count_params()
+    for direction, cell in (("forward", keras_pair.forward_layer.cell), ("backward", keras_pair.backward_layer.cell)):
+        getattr(ours, f"{direction}_kernel").assign(cell.kernel)
+        getattr(ours, f"{direction}_bias").assign(cell.bias)
+        getattr(ours, f"{direction}_steps").cell.recurrent_kernel.assign(cell.recurrent_kernel)
+    np.testing.assert_allclose(np.asarray(ours(sequences)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bidirectional_lstm_starts_as_keras_lstm_does():
+    from crnn.layers import BidirectionalLSTM
+
+    layer = BidirectionalLSTM(4)
+    layer(np.zeros((1, 2, 3), dtype=np.float32))
+    forget_gate_bias = np.asarray(layer.backward_bias)[4:8]
+    np.testing.assert_array_equal(forget_gate_bias, 1.0)
+    assert np.count_nonzero(np.asarray(layer.forward_bias)) == 4
