@@ -45,7 +45,7 @@ class BidirectionalLSTM(layers.Layer):
     see ``tests/test_model.py``). Keras' LSTM without cuDNN multiplies each frame's input by the
     input kernel inside its time loop; here both directions' input terms are one matrix product
     over the whole sequence, and the loops only carry the recurrent product. A training step of
-    the default model took about an eighth less time on the 2-core CPU (model card).
+    the default model took about 14% less time on the 2-core CPU (model card).
     Input ``(batch, frames, features)``, output ``(batch, frames, 2 * units)``: forward, then backward.
     """
 
