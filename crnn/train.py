@@ -220,7 +220,8 @@ def make_trainer(model, optimizer):
     trainer = CTCTrainer(model)
     # TensorFlow: XLA would compile once per batch width (and fails on TF's CTC kernel); plain graph
     # mode traces one width-agnostic step. JAX has no graph mode: without jit every step runs op by op
-    # (hours for the tiny-model tests), so it compiles once per batch width, which width quantization bounds.
+    # (three tiny-model training tests had not finished after 20 minutes), so it compiles once per batch
+    # width, which width quantization bounds.
     trainer.compile(optimizer=optimizer, jit_compile=False if keras.backend.backend() == "tensorflow" else "auto")
     return trainer
 
