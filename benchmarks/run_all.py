@@ -221,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     args.sections = args.sections or list(sections)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    machine = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-               "python": platform.python_version()}
+    from crnn.train import machine_description
+
+    machine = {**machine_description(), "python": platform.python_version()}
     for section in args.sections:
         if section in ("layout", "page") and not REFERENCE.is_file():
             print(f"{section}: skipped ({REFERENCE} not found)")

@@ -159,6 +159,41 @@ def git_commit() -> str:
         return "unknown"
 
 
+def machine_description() -> dict:
+    """What a wall-clock figure was measured on: CPU count and model, Keras backend, accelerators.
+
+    Instances of the same 2-core machine kind differed 1.7x in training speed between sessions, so
+    a time without the CPU model that measured it is hard to compare.
+    """
+    import platform
+
+    import keras
+
+    cpu_model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    backend = keras.backend.backend()
+    accelerators: list[str] = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        accelerators = [device.name for device in tf.config.list_physical_devices("GPU")]
+    elif backend == "jax":
+        import jax
+
+        accelerators = [str(device) for device in jax.devices() if device.platform != "cpu"]
+    elif backend == "torch":
+        import torch
+
+        accelerators = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {"cpus": os.cpu_count(), "cpu_model": cpu_model, "backend": backend, "accelerators": accelerators}
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -327,6 +362,7 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
     started = time.perf_counter() - state.wall_seconds
     data_ref = {"path": str(data_dir), "manifest_sha256": file_sha256(data_dir / "manifest.json"),
                 "train_lines": len(train_lines.images), "name": manifest.get("name")}
+    machine = machine_description()
 
     def end_epoch(losses: list[float]) -> None:
         state.wall_seconds = time.perf_counter() - started
@@ -348,7 +384,7 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
                 {"seed": config.seed, "data": data_ref, "git_commit": git_commit(),
                  "metrics": {**metrics, "step": state.step, "epoch": state.epoch,
                              "wall_seconds": round(state.wall_seconds, 1)},
-                 "parameters": int(model.count_params())},
+                 "parameters": int(model.count_params()), "machine": machine},
             )
         _save_last(run_dir, model, optimizer, state)
         plot_learning_curve(log_path, run_dir / "learning_curve.png")

@@ -1,9 +1,11 @@
 import csv
 import importlib.util
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -105,6 +107,9 @@ def test_train_writes_checkpoint_log_and_curve(dataset, tiny_model_config, tmp_p
         assert (run / name).is_file(), name
     metadata = json.loads((run / "best" / "metadata.json").read_text())
     assert metadata["seed"] == 7 and "manifest_sha256" in metadata["data"] and metadata["git_commit"]
+    # wall times in the metadata are only comparable with the machine that measured them
+    assert metadata["machine"]["cpus"] == os.cpu_count() and metadata["machine"]["cpu_model"]
+    assert metadata["machine"]["backend"] == keras.backend.backend()
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert [int(r["step"]) for r in rows] == [3, 6]
 
