@@ -40,7 +40,7 @@ PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint synth synth-preview train eval bench clean serve
+.PHONY: help install demo test test-fast lint synth synth-preview train eval bench docs clean serve
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -69,7 +69,7 @@ synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet
 
 train: $(STAMP) ## train on data/synth/$(NAME); best checkpoint, log and curve in $(RUN)
 	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN) $(if $(STEPS),--steps $(STEPS))
-	@echo "use it: python scripts/ocr_page.py IMG --checkpoint $(RUN)/best (or copy it to checkpoints/default)"
+	@echo "use it: $(VENV)/bin/crnn-ocr IMG --checkpoint $(RUN)/best (or copy it to checkpoints/default)"
 
 serve: $(STAMP) ## start the web app on http://$(HOST):$(PORT) (upload, view, correct lines)
 	$(PY) scripts/serve.py --host $(HOST) --port $(PORT)
@@ -80,6 +80,9 @@ eval: $(STAMP) ## OCR $(IMG) against $(GT): CER/WER table in eval/report.md, deb
 
 bench: $(STAMP) ## speed benchmarks (synthesis, training, inference, layout, page OCR vs tesseract)
 	$(PY) benchmarks/run_all.py
+
+docs: $(STAMP) ## write docs/benchmarks.md from benchmarks/results.json
+	$(PY) benchmarks/report.py
 
 clean: ## remove generated data, runs and evaluation output (not the committed checkpoint)
 	rm -rf data/synth/*/ runs eval

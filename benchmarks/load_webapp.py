@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import httpx
     import uvicorn
 
-    from crnn.webapp import create_app
+    from crnn.web.app import create_app
 
     corrections = Path(tempfile.mkdtemp(prefix="crnn-load-"))
     with socket.socket() as probe:

@@ -42,7 +42,8 @@ def bench_synth(lines: int = 40000, trdg_lines: int = 8000) -> dict:
     from dataclasses import replace
 
     from crnn.config import load_config
-    from crnn.synth import SynthConfig, build_dataset
+    from crnn.synth.config import SynthConfig
+    from crnn.synth.dataset import build_dataset
 
     config = replace(load_config(SynthConfig, ROOT / "configs" / "synth.yaml"), name="bench", sample_pngs=0)
     results = {}
@@ -64,9 +65,14 @@ def bench_train(steps: int = 12) -> dict:
 
     from crnn.charset import Charset
     from crnn.config import load_config
-    from crnn.model import build_model, can_fit
-    from crnn.synth import SynthConfig, generate_lines, select_fonts
-    from crnn.train import LineSet, TrainConfig, epoch_batches, make_batch, make_trainer
+    from crnn.recognize.architectures import build_model
+    from crnn.recognize.model import can_fit
+    from crnn.synth.config import SynthConfig
+    from crnn.synth.dataset import generate_lines
+    from crnn.synth.render import select_fonts
+    from crnn.training import TrainConfig
+    from crnn.training.batches import LineSet, epoch_batches, make_batch
+    from crnn.training.loss import make_trainer
 
     config = load_config(TrainConfig, ROOT / "configs" / "train.yaml")
     synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
@@ -75,7 +81,7 @@ def bench_train(steps: int = 12) -> dict:
                if can_fit(charset.encode(s.text), s.image.shape[1], config.model)]
     lines = LineSet([s.image for s in samples], [s.text for s in samples],
                     [charset.encode(s.text) for s in samples])
-    model = build_model(config.model, charset.num_classes)
+    model = build_model(config.model, charset.num_classes, synth.geometry.height)
     trainer = make_trainer(model, keras.optimizers.Adam(1e-3, clipnorm=config.clipnorm))
     batches = epoch_batches(lines.widths, config.batch_size, steps + 2, config.seed, 0, config.bucket_batches)
     for indices in batches[:2]:  # trace the step function
@@ -91,7 +97,9 @@ def bench_train(steps: int = 12) -> dict:
 def bench_inference(checkpoint: Path, count: int = 512) -> dict:
     from crnn.config import load_config
     from crnn.pipeline import PageReader
-    from crnn.synth import SynthConfig, generate_lines, select_fonts
+    from crnn.synth.config import SynthConfig
+    from crnn.synth.dataset import generate_lines
+    from crnn.synth.render import select_fonts
 
     synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
     fonts = select_fonts(synth.render)
@@ -116,24 +124,27 @@ def bench_decoders(checkpoint: Path, count: int = 300) -> dict:
     import numpy as np
     from keras import ops
 
-    from crnn.checkpoint import load_checkpoint
     from crnn.config import load_config
-    from crnn.decode import decode_batch
-    from crnn.metrics import cer
-    from crnn.synth import SynthConfig, generate_lines, select_fonts
+    from crnn.evaluation.metrics import cer
+    from crnn.recognize import load_recognizer, make_decoder
+    from crnn.recognize.batching import width_sorted_batches
+    from crnn.recognize.decoders import decode_batch
+    from crnn.synth.config import SynthConfig
+    from crnn.synth.dataset import generate_lines
+    from crnn.synth.render import select_fonts
 
     synth = load_config(SynthConfig, ROOT / "configs" / "synth.yaml")
     samples = list(generate_lines(synth, "validation", 98, count, select_fonts(synth.render)))
-    recognizer = load_checkpoint(checkpoint)
-    order = np.argsort([s.image.shape[1] for s in samples])
-    batches = [order[i : i + 32] for i in range(0, count, 32)]
+    recognizer = load_recognizer(checkpoint)
+    batches = width_sorted_batches([s.image.shape[1] for s in samples], 32)
     outputs = [recognizer.logits([samples[i].image for i in b]) for b in batches]
     truth = [samples[i].text for b in batches for i in b]
     result = {"lines": count}
     for name, method in (("greedy", "greedy"), ("numpy_beam8", "beam")):
+        decoder = make_decoder(method, beam_width=8)
         started = time.perf_counter()
         texts = [d.text for logits, lengths in outputs
-                 for d in decode_batch(logits, lengths, recognizer.charset, method, 8)]
+                 for d in decode_batch(logits, lengths, recognizer.charset, decoder)]
         elapsed = time.perf_counter() - started
         result[name] = {"cer": round(cer(truth, texts), 5), "lines_per_second": round(count / elapsed, 1)}
     started = time.perf_counter()
@@ -149,7 +160,7 @@ def bench_decoders(checkpoint: Path, count: int = 300) -> dict:
 
 
 def bench_layout_pages(seeds: range = range(60)) -> dict:
-    from crnn.pagegen import score_layout
+    from crnn.evaluation.layout_score import score_layout
 
     score = score_layout(seeds)
     return {"pages": score.pages, "seeds": f"{seeds.start}-{seeds.stop - 1}", "line_recall": round(score.recall, 4),
@@ -160,7 +171,8 @@ def bench_layout_pages(seeds: range = range(60)) -> dict:
 def bench_layout(repeats: int = 30) -> dict:
     import cv2
 
-    from crnn.layout import load_image, segment_page
+    from crnn.io import load_image
+    from crnn.layout import segment_page
 
     cv2.setNumThreads(1)
     gray = load_image(REFERENCE)
@@ -171,7 +183,7 @@ def bench_layout(repeats: int = 30) -> dict:
         segment_page(gray)
         times.append(time.perf_counter() - started)
     times.sort()
-    # the median is the figure; the fastest run shows how much of it is this VM's jitter
+    # the median is the figure; the fastest run shows how much of it is the machine's jitter
     return {"reference_page_ms_median": round(1000 * times[len(times) // 2], 1),
             "reference_page_ms_fastest": round(1000 * times[0], 1), "runs": repeats, "threads": 1}
 
@@ -199,8 +211,8 @@ def bench_page(checkpoint: Path) -> dict:
     result = {"ours_seconds": round(wall, 2), "ours_peak_rss_mb": rss}
     tesseract = shutil.which("tesseract")
     if tesseract:
-        # tesseract's OpenMP threads made it 5-9x slower on this 2-core VM (6-12 s instead of 1.3 s);
-        # one thread is its best setting here, so that is what we compare against
+        # tesseract's OpenMP threads made it several times slower on a 2-core machine; one thread
+        # is its best setting there, so that is what we compare against
         t_wall, t_rss = _timed_process([tesseract, str(REFERENCE), "stdout"], {"OMP_THREAD_LIMIT": "1"})
         result |= {"tesseract_seconds": round(t_wall, 2), "tesseract_peak_rss_mb": t_rss,
                    "time_ratio_ours_over_tesseract": round(wall / t_wall, 2)}
@@ -221,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args.sections = args.sections or list(sections)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    from crnn.train import machine_description
+    from crnn.training.provenance import machine_description
 
     machine = {**machine_description(), "python": platform.python_version()}
     for section in args.sections:

@@ -1,65 +1,12 @@
 #!/usr/bin/env python
-"""Train the CNN + BiLSTM + CTC line recognizer on synthetic shards."""
+"""Thin shell over `crnn.cli.train`: run it from a checkout without installing."""
 
-from __future__ import annotations
-
-import argparse
-import os
-import shutil
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="train.py",
-        description="Train the recognizer on data/synth/<name> shards. Writes runs/<name>/: best/ (the "
-        "checkpoint with the lowest validation CER), last/ (for --resume), log.csv, learning_curve.png.",
-    )
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "train.yaml", help="YAML config")
-    parser.add_argument("--data", help="synthetic data directory (overrides the config)")
-    parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "default", help="output directory")
-    parser.add_argument("--steps", type=int, help="total optimizer steps (overrides the config)")
-    parser.add_argument("--time-limit", type=float, help="stop after this many minutes (overrides the config)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir where it stopped")
-    parser.add_argument("--export", type=Path, help="copy the best checkpoint here when training ends")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from crnn.config import ConfigError, load_config
-    from crnn.train import TrainConfig, TrainingError, train
-
-    overrides = {"data": args.data, "steps": args.steps, "time_limit_minutes": args.time_limit}
-    try:
-        config = load_config(TrainConfig, args.config, {k: v for k, v in overrides.items() if v is not None})
-        if not Path(config.data).is_absolute() and not Path(config.data).exists():
-            config = replace(config, data=str(ROOT / config.data))  # relative to the project, not the cwd
-        best = train(config, args.run_dir, resume=args.resume, verbose=0 if args.quiet else 1)
-    except (ConfigError, TrainingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"interrupted; continue with --resume --run-dir {args.run_dir}", file=sys.stderr)
-        return 130
-    metrics = best["metrics"]
-    print(f"best validation CER {100 * metrics['val_cer']:.2f}% (exact lines {100 * metrics['val_exact']:.1f}%) "
-          f"at step {metrics['step']}; checkpoint: {args.run_dir / 'best'}")
-    if args.export:
-        tmp = args.export.with_name(args.export.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(args.run_dir / "best", tmp)
-        shutil.rmtree(args.export, ignore_errors=True)
-        os.replace(tmp, args.export)
-        print(f"exported to {args.export}")
-    return 0
-
+from crnn.cli.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
 from PIL import ImageFont
 
-from crnn.compat import install_pillow_getsize
-from crnn.fonts import book_fonts
+from crnn.synth.compat import install_pillow_getsize
+from crnn.synth.fonts import book_fonts
 
 
 def test_getsize_shim_matches_ink_box_edges():

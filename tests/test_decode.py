@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from crnn.charset import Charset
-from crnn.decode import beam_decode, decode_batch, greedy_decode
+from crnn.recognize.decoders import DECODERS, BeamDecoder, beam_decode, decode_batch, greedy_decode, make_decoder
 
 CHARSET = Charset("abc ")
 
@@ -55,5 +55,15 @@ def test_beam_finds_the_more_probable_label_that_greedy_misses():
 
 
 def test_decode_batch_rejects_unknown_method():
-    with pytest.raises(ValueError, match="unknown decoder"):
-        decode_batch(_logits([1])[None], np.array([1]), CHARSET, method="viterbi")
+    with pytest.raises(ValueError, match="unknown decoder 'viterbi'"):
+        decode_batch(_logits([1])[None], np.array([1]), CHARSET, "viterbi")
+    with pytest.raises(ValueError, match="at least 1"):
+        make_decoder("beam", beam_width=0)
+
+
+def test_registered_decoders_agree_on_confident_logits():
+    logits = _logits([1, 1, 0, 2, 4, 3, 0, 3])[None]
+    texts = {name: decode_batch(logits, np.array([8]), CHARSET, make_decoder(name, beam_width=4))[0].text
+             for name in DECODERS}
+    assert set(texts) == {"greedy", "beam"} and set(texts.values()) == {"ab cc"}
+    assert make_decoder("beam", beam_width=3) == BeamDecoder(3)

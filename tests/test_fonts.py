@@ -1,7 +1,7 @@
 import pytest
 
 from crnn.charset import DEFAULT_ALPHABET
-from crnn.fonts import FontPackageMissingError, book_fonts, can_render, font_coverage
+from crnn.synth.fonts import FontPackageMissingError, book_fonts, can_render, font_coverage
 
 
 def test_book_fonts_are_installed_from_packages():

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from crnn.lines import EmptyLineError, LineGeometry, flatten_illumination, normalize_line, text_band
+from crnn.imaging import EmptyLineError, LineGeometry, flatten_illumination, normalize_line, text_band
 
 
 def _text_image(text="Hamburgefonts", scale=1.2, thickness=2, size=(80, 420), paper=200, ink=40):

@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from crnn.metrics import (
+from crnn.evaluation.metrics import (
     LinePair,
     align_lines,
     cer,

@@ -1,25 +1,21 @@
 import hashlib
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import crnn.synth.dataset as dataset_module
+import crnn.synth.render as render_module
 from crnn.charset import Charset
 from crnn.config import ConfigError, load_config
-from crnn.fonts import book_fonts
-from crnn.synth import (
-    LineRenderer,
-    SynthConfig,
-    binarization_is_legible,
-    framed_as_drawn,
-    generate_lines,
-    read_shard,
-    select_fonts,
-    split_of,
-    write_shard,
-)
+from crnn.data import read_shard, write_shard
+from crnn.synth.config import RenderConfig, SynthConfig
+from crnn.synth.dataset import generate_lines, split_of
+from crnn.synth.degrade import binarization_is_legible, framed_as_drawn
+from crnn.synth.fonts import FontPackageMissingError, book_fonts
+from crnn.synth.render import LineRenderer, select_fonts
+from crnn.synth.typeset import Typesetter, small_caps_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +67,7 @@ def test_shard_round_trip(config, fonts, tmp_path):
         assert set(np.unique(loaded[original.image == 0])) <= {0}
         assert set(np.unique(loaded[original.image == 255])) <= {255}
     assert [fonts[i].name for i in shard.font_ids] == [s.font for s in samples]
-    assert not list(tmp_path.glob("*.partial"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard.npz"]  # no temporary file left behind
 
 
 def test_splits_never_share_a_line(config, fonts):
@@ -96,16 +92,10 @@ def test_unknown_config_key_is_rejected(tmp_path):
         load_config(SynthConfig, bad)
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cli_writes_a_complete_data_set(tmp_path, capsys):
-    make_synth = _script("make_synth")
-    code = make_synth.main(["-n", "30", "--name", "t", "--out-root", str(tmp_path), "-j", "1",
+    from crnn.cli.make_synth import main
+
+    code = main(["-n", "30", "--name", "t", "--out-root", str(tmp_path), "-j", "1",
                             "--no-progress", "--seed", "5"])
     assert code == 0
     out_dir = tmp_path / "t"
@@ -119,25 +109,22 @@ def test_cli_writes_a_complete_data_set(tmp_path, capsys):
 def test_cli_bad_config_is_a_one_line_error(tmp_path, capsys):
     bad = tmp_path / "synth.yaml"
     bad.write_text("colour: sepia\n")
-    code = _script("make_synth").main(["--config", str(bad), "--out-root", str(tmp_path)])
+    from crnn.cli.make_synth import main
+
+    code = main(["--config", str(bad), "--out-root", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
     assert "unknown key" in err and len(err.strip().splitlines()) == 1
 
 
 def test_select_fonts_names_a_missing_package():
-    from crnn.fonts import FontPackageMissingError
-    from crnn.synth import RenderConfig
-
     with pytest.raises(FontPackageMissingError):
         select_fonts(RenderConfig(font_packages=("fontpkg_not_installed",)))
 
 
 def test_small_caps_split_and_render(config, fonts):
-    from crnn.synth import _small_caps_runs
-
-    assert _small_caps_runs("Nemo's") == [("N", False), ("emo", True), ("'", False), ("s", True)]
-    assert _small_caps_runs("Straße") == [("S", False), ("tra", True), ("ß", False), ("e", True)]
+    assert small_caps_runs("Nemo's") == [("N", False), ("emo", True), ("'", False), ("s", True)]
+    assert small_caps_runs("Straße") == [("S", False), ("tra", True), ("ß", False), ("e", True)]
     small = LineRenderer(replace(config, render=replace(config.render, small_caps_p=1.0)), fonts, seed=4)
     text = "Captain Nemo said nothing"
 
@@ -146,9 +133,10 @@ def test_small_caps_split_and_render(config, fonts):
         return rows[-1] - rows[0], cols[-1] - cols[0]
 
     # lowercase drawn in small caps looks like capitals of the small size, not like lowercase
-    as_small_caps = small._render_alpha_pillow("nemo", fonts[0], 40, 1.0, small_caps_size=28)
-    capitals = small._render_alpha_pillow("NEMO", fonts[0], 28, 1.0)
-    lowercase = small._render_alpha_pillow("nemo", fonts[0], 40, 1.0)
+    typesetter = Typesetter()
+    as_small_caps = typesetter.render_alpha("nemo", fonts[0], 40, 1.0, small_caps_size=28)
+    capitals = typesetter.render_alpha("NEMO", fonts[0], 28, 1.0)
+    lowercase = typesetter.render_alpha("nemo", fonts[0], 40, 1.0)
     assert np.allclose(ink_extent(as_small_caps), ink_extent(capitals), atol=1)
     assert not np.allclose(ink_extent(as_small_caps), ink_extent(lowercase), atol=1)
     assert small.render(text).text == "CAPTAIN NEMO SAID NOTHING"
@@ -158,12 +146,12 @@ def test_wide_spacing_widens_lines(config, fonts):
     tight = LineRenderer(replace(config, render=replace(config.render, wide_space_p=0.0)), fonts, seed=9)
     loose = LineRenderer(replace(config, render=replace(config.render, wide_space_p=1.0)), fonts, seed=9)
     text = "a b c d e f g h"
-    assert loose._render_alpha(text, fonts[0], False).shape[1] > tight._render_alpha(text, fonts[0], False).shape[1]
+    # the same seed draws the same font, size and degradations; only the spaces differ
+    assert loose.render(text).image.shape[1] > 1.2 * tight.render(text).image.shape[1]
 
 
 def test_shards_are_reused_only_while_config_and_code_are_unchanged(config, tmp_path, monkeypatch):
-    import crnn.synth as synth
-
+    synth = dataset_module
     small = replace(config, num_lines=20, sample_pngs=0)
     synth.build_dataset(small, tmp_path / "d", workers=1, progress=False)
     calls = []
@@ -179,14 +167,14 @@ def test_shards_are_reused_only_while_config_and_code_are_unchanged(config, tmp_
 def test_cached_glyphs_draw_what_pillow_draws(config, fonts):
     """Lines are composed from glyphs rasterized once, placed by advances and pair kerning; the result
     must match Pillow shaping the word itself (kerned pairs such as "AV", "To", "y." included)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
-    renderer = LineRenderer(config, fonts, seed=0)
+    typesetter = Typesetter()
     differences = []
     for font in fonts:
         for word in ("AVAToy.", "\u201cWave,\u201d", "Nautilus;"):
-            composed = renderer._render_alpha_pillow(word, font, 28, 1.0)
-            pil_font, _ = renderer._font(font, 28)
+            composed = typesetter.render_alpha(word, font, 28, 1.0)
+            pil_font = ImageFont.truetype(str(font.path), 28)
             ascent, _ = pil_font.getmetrics()
             image = Image.new("L", (composed.shape[1], composed.shape[0]))
             ImageDraw.Draw(image).text((1.0, 1 + ascent), word, fill=255, font=pil_font, anchor="ls")
@@ -210,7 +198,7 @@ def _drawn_line_alpha(text: str = "the quick brown fox jumps", scale: float = 1.
 def test_framing_check_keeps_clean_lines_and_drops_swamped_ones(config):
     import cv2
 
-    from crnn.lines import normalize_line
+    from crnn.imaging import normalize_line
 
     geometry = config.geometry
     alpha = _drawn_line_alpha()
@@ -229,8 +217,7 @@ def test_framing_check_keeps_clean_lines_and_drops_swamped_ones(config):
 
 
 def test_renderer_drops_a_line_its_normalization_shrank(config, fonts, monkeypatch):
-    import crnn.synth as synth
-
+    synth = render_module
     renderer = LineRenderer(config, fonts, seed=5)
     # a few percent of lines are dropped anyway: ink swamped by noise or texture
     assert sum(renderer.render("a line of ordinary words") is not None for _ in range(10)) >= 8
@@ -272,7 +259,7 @@ def test_thinning_lightens_hairlines_without_deleting_them(config, fonts):
     alpha = np.zeros((36, 60), np.float32)
     alpha[10:26, 10] = 1.0  # a one-pixel hairline
     alpha[10:26, 30:36] = 1.0  # a six-pixel stem
-    thinned = renderer._ink_weight(alpha, height=36)
+    thinned = renderer.degrader.ink_weight(alpha, height=36)
     assert 0.3 <= thinned[18, 10] <= 0.75
     assert thinned[18, 33] == 1.0
     assert thinned.sum() < alpha.sum()

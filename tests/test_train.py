@@ -1,5 +1,4 @@
 import csv
-import importlib.util
 import json
 import os
 from dataclasses import replace
@@ -10,10 +9,15 @@ import numpy as np
 import pytest
 
 from crnn.charset import Charset
-from crnn.decode import greedy_decode_batch
-from crnn.model import build_model
-from crnn.synth import LineRenderer, SynthConfig, build_dataset, select_fonts
-from crnn.train import LineSet, TrainConfig, TrainingError, evaluate, make_batch, make_trainer, train
+from crnn.recognize.architectures import build_model
+from crnn.recognize.decoders import greedy_decode_batch
+from crnn.synth.config import SynthConfig
+from crnn.synth.dataset import build_dataset
+from crnn.synth.render import LineRenderer, select_fonts
+from crnn.training import TrainConfig, TrainingError, train
+from crnn.training.batches import LineSet, make_batch
+from crnn.training.loss import make_trainer
+from crnn.training.validation import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +68,7 @@ def test_tiny_model_overfits_eight_lines(tiny_model_config, stack):
             rendered = renderer.render(text)
         images.append(rendered.image)
     lines = LineSet(images, texts, [charset.encode(t) for t in texts])
-    model = build_model(tiny_model_config, charset.num_classes)
+    model = build_model(tiny_model_config, charset.num_classes, 32)
     trainer = make_trainer(model, keras.optimizers.Adam(3e-3, clipnorm=5.0))
     x, y = make_batch(lines, np.arange(8), tiny_model_config, 32)
     decoded = []
@@ -80,7 +84,7 @@ def test_tiny_model_overfits_eight_lines(tiny_model_config, stack):
 
 def test_validation_pads_batches_as_training_and_inference_do(tiny_model_config):
     """Odd batch widths shift a strided model's sampling grid; validation must not score on another grid."""
-    from crnn.model import logit_lengths
+    from crnn.recognize.model import logit_lengths
 
     charset = Charset()
     widths_seen = []
@@ -106,6 +110,8 @@ def test_train_writes_checkpoint_log_and_curve(dataset, tiny_model_config, tmp_p
                  "last/state.json", "log.csv", "learning_curve.png"):
         assert (run / name).is_file(), name
     metadata = json.loads((run / "best" / "metadata.json").read_text())
+    config = json.loads((run / "best" / "config.json").read_text())
+    assert "height" not in config["train"]["model"] and config["geometry"]["height"] == 32
     assert metadata["seed"] == 7 and "manifest_sha256" in metadata["data"] and metadata["git_commit"]
     # wall times in the metadata are only comparable with the machine that measured them
     assert metadata["machine"]["cpus"] == os.cpu_count() and metadata["machine"]["cpu_model"]
@@ -148,6 +154,18 @@ def test_resume_with_another_architecture_is_refused(dataset, tiny_model_config,
         train(_train_config(dataset, other, steps=6), run, resume=True, verbose=0)
 
 
+def test_data_of_another_line_height_is_refused(dataset, tiny_model_config, tmp_path):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(dataset, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["config"]["geometry"]["height"] = 64
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TrainingError, match="64 px high"):
+        train(_train_config(copy, tiny_model_config), tmp_path / "run", verbose=0)
+
+
 def test_missing_data_is_a_clear_error(tiny_model_config, tmp_path):
     with pytest.raises(TrainingError, match="run `make synth` first"):
         train(_train_config(tmp_path / "nothing", tiny_model_config), tmp_path / "run", verbose=0)
@@ -173,9 +191,8 @@ def test_nan_loss_stops_without_a_checkpoint(dataset, tiny_model_config, tmp_pat
 
 
 def test_train_cli_reports_errors_in_one_line(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    code = module.main(["--data", str(tmp_path / "none"), "--run-dir", str(tmp_path / "run"), "-q"])
+    from crnn.cli.train import main
+
+    code = main(["--data", str(tmp_path / "none"), "--run-dir", str(tmp_path / "run"), "-q"])
     err = capsys.readouterr().err
     assert code == 2 and "make synth" in err and len(err.strip().splitlines()) == 1

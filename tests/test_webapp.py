@@ -10,13 +10,16 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from crnn.charset import Charset
-from crnn.checkpoint import save_checkpoint
-from crnn.config import to_dict
 from crnn.document import Block, Box, Line, Page
-from crnn.lines import LineGeometry
-from crnn.model import build_model
+from crnn.formats import FORMATS
+from crnn.layout import LineRegion
 from crnn.pipeline import OcrResult, PageReader
-from crnn.webapp import create_app
+from crnn.web.app import create_app
+
+
+def _crop(seed: int) -> np.ndarray:
+    """A distinct stand-in for the normalized line image a model read."""
+    return np.random.default_rng(seed).integers(0, 256, (32, 90), dtype=np.uint8)
 
 
 class FixedReader:
@@ -33,17 +36,12 @@ class FixedReader:
         h, w = image.shape
         lines = [Line(Box(10, 10, w - 10, 30), "first line", 0.9), Line(Box(10, 40, w - 10, 60), "secnd line", 0.3)]
         page = Page(w, h, [Block(Box(10, 10, w - 10, 60), lines)], source=source)
-        return OcrResult(page, None)
+        return OcrResult(page, None, tuple(LineRegion(line.box, _crop(i)) for i, line in enumerate(lines)))
 
 
 @pytest.fixture(scope="module")
-def reader(tmp_path_factory, tiny_model_config):
-    path = tmp_path_factory.mktemp("ckpt") / "tiny"
-    charset = Charset()
-    model = build_model(tiny_model_config, charset.num_classes)
-    save_checkpoint(path, model, charset, LineGeometry(), {"model": to_dict(tiny_model_config)},
-                    {"git_commit": "abc", "metrics": {"step": 5}})
-    return FixedReader(PageReader(path))
+def reader(tiny_checkpoint):
+    return FixedReader(PageReader(tiny_checkpoint))
 
 
 @pytest.fixture()
@@ -85,16 +83,41 @@ def test_ocr_multipart_and_data_url_agree(client):
     assert multipart["blocks"][0]["lines"][1]["uncertain"] is True
 
 
-def test_ocr_of_a_generated_page_with_the_real_pipeline(tmp_path, tiny_model_config, reader):
-    from crnn.pagegen import PageGenerator
+def test_ocr_of_a_generated_page_with_the_real_pipeline(tmp_path, reader):
+    from crnn.formats import to_dict
+    from crnn.synth.pages import PageGenerator
 
-    real = PageReader(reader.recognizer.path)
+    real = PageReader(reader.recognizer.checkpoint.path)
     app = create_app(reader=real, corrections_dir=tmp_path / "c")
     image = PageGenerator(5).generate(two_pages=False).image
     response = TestClient(app).post("/api/ocr", files={"image": ("p.png", cv2.imencode(".png", image)[1].tobytes(),
                                                                  "image/png")})
     assert response.status_code == 200
-    assert response.json()["width"] == image.shape[1]
+    body = response.json()
+    expected = to_dict(real.read(image, source="p.png").page)
+    assert {k: body[k] for k in expected} == expected  # the app sends what the library reads
+
+
+def test_correction_saves_the_crop_the_model_read(tmp_path, reader):
+    """The saved image is the normalized line the recognizer read (deskewed, framed, 32 px high), so a
+    model fine-tuned on corrections sees what it will read."""
+    from crnn.synth.pages import PageGenerator
+
+    real = PageReader(reader.recognizer.checkpoint.path)
+    corrections = tmp_path / "c"
+    client = TestClient(create_app(reader=real, corrections_dir=corrections))
+    image = PageGenerator(6).generate(two_pages=False).image
+    page = client.post("/api/ocr", files={"image": ("p.png", cv2.imencode(".png", image)[1].tobytes(),
+                                                    "image/png")}).json()
+    lines = [line for block in page["blocks"] for line in block["lines"]]
+    if not lines:
+        pytest.skip("the untrained model read every line as nothing")
+    record = client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 0,
+                                                   "text": "corrected"}).json()["saved"][0]
+    saved = cv2.imread(str(corrections / f"{record['id']}.png"), cv2.IMREAD_GRAYSCALE)
+    result = real.read(image)
+    np.testing.assert_array_equal(saved, result.crop_of(0))
+    assert saved.shape[0] == real.recognizer.geometry.height
 
 
 @pytest.mark.parametrize(
@@ -140,7 +163,8 @@ def test_corrections_are_saved_listed_and_survive_a_restart(reader, tmp_path):
     stored = json.loads((corrections / f"{record['id']}.json").read_text(encoding="utf-8"))
     assert stored["prediction"] == "secnd line" and stored["correction"] == "second line"
     assert stored["box"] and stored["model_version"] and stored["source_image_sha256"] == page["page_id"]
-    assert cv2.imread(str(corrections / f"{record['id']}.png")) is not None
+    saved = cv2.imread(str(corrections / f"{record['id']}.png"), cv2.IMREAD_GRAYSCALE)
+    np.testing.assert_array_equal(saved, _crop(1))  # line 1's crop, as the model read it
     text = client.get(f"/api/pages/{page['page_id']}/text").text
     assert text == "first line\nsecond line\n"
 
@@ -194,3 +218,14 @@ def test_filename_from_the_upload_never_names_a_file(client, tmp_path):
     client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 0, "text": "ok"})
     assert not list(tmp_path.parent.rglob("evil*"))
     assert all(p.name[:8].isdigit() for p in (tmp_path / "corrections").iterdir())
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_every_format_can_be_downloaded(client, fmt):
+    page = _ocr(client)
+    response = client.get(f"/api/pages/{page['page_id']}/render/{fmt}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FORMATS[fmt].media_type.split(";")[0])
+    assert FORMATS[fmt].extension in response.headers["content-disposition"]
+    assert "secnd line" in response.text or fmt in ("hocr", "alto")  # no words in the fixed page's lines
+    assert client.get(f"/api/pages/{page['page_id']}/render/pdf").status_code == 404

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crnn.pipeline import DEFAULT_CHECKPOINT
+from crnn.recognize import DEFAULT_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_IMAGE = ROOT.parent / "shared" / "reference" / "20000-leagues-006.jpg"
@@ -28,7 +28,7 @@ pytestmark = [
 def server(tmp_path):
     import uvicorn
 
-    from crnn.webapp import create_app
+    from crnn.web.app import create_app
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,0 +1,45 @@
+"""Serve the OCR web app: upload a page, see and correct its lines (also ``crnn-serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from crnn.cli.common import ROOT
+from crnn.recognize import DEFAULT_CHECKPOINT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `serve.py`."""
+    parser = argparse.ArgumentParser(prog="serve.py", description="Start the OCR web app (FastAPI + uvicorn).")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="model checkpoint")
+    parser.add_argument("--corrections-dir", type=Path, default=ROOT / "corrections",
+                        help="where corrected lines are stored (PNG + .gt.txt + .json)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the web app until interrupted; 2 when the checkpoint cannot be loaded."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from crnn.recognize import CheckpointError
+
+    try:
+        from crnn.web.app import create_app
+
+        app = create_app(args.checkpoint, args.corrections_dir)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Image processing shared by the layout and the synthetic data: grey-level statistics, paper flattening,
+rotation with box mapping, and the one framing of a text line that training and reading both use."""
+
+from crnn.imaging.framing import EmptyLineError, LineGeometry, framed_width, normalize_line, text_band
+from crnn.imaging.geometry import rotate, rotation_matrix, transform_box, transform_corners
+from crnn.imaging.ops import (
+    divide_by_paper,
+    flatten_illumination,
+    gray_percentiles,
+    ink_mask,
+    paper_background,
+    shrink,
+    to_gray,
+)
+
+__all__ = [
+    "EmptyLineError",
+    "LineGeometry",
+    "divide_by_paper",
+    "flatten_illumination",
+    "framed_width",
+    "gray_percentiles",
+    "ink_mask",
+    "normalize_line",
+    "paper_background",
+    "rotate",
+    "rotation_matrix",
+    "shrink",
+    "text_band",
+    "to_gray",
+    "transform_box",
+    "transform_corners",
+]

@@ -1,0 +1,161 @@
+"""The one line framing shared by synthetic data and the page layout.
+
+A line image, whether rendered by ``crnn.synth`` or cut from a page by
+``crnn.layout``, goes through :func:`normalize_line`: find the text band
+(x-height core plus ascenders and descenders, ignoring stray ink from
+neighbouring lines), crop it with margins proportional to its height, scale it
+to the configured height, and stretch contrast so paper is white and ink black.
+Training and inference therefore see the same framing. :class:`LineGeometry`
+owns the framing's numbers, and so also the way back from a framed line to its
+ink (:meth:`LineGeometry.margin_px`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from crnn.imaging.ops import (
+    flatten_illumination,
+    gray_percentiles,
+    histogram,
+    histogram_percentiles,
+    ink_mask,
+    to_gray,
+)
+
+
+@dataclass(frozen=True)
+class LineGeometry:
+    """How a line is framed for the recognizer; ``height`` is the one source of the line height.
+
+    height: output height in pixels (the recognizer's input height).
+    vertical_margin: blank margin above and below the text band, as a fraction of the band height.
+    horizontal_margin: blank margin left and right, as a fraction of the band height.
+    max_width: lines wider than this after scaling are squeezed to it.
+    """
+
+    height: int = 32
+    vertical_margin: float = 0.12
+    horizontal_margin: float = 0.3
+    max_width: int = 1600
+
+    def __post_init__(self) -> None:
+        if self.height < 8:
+            raise ValueError(f"line height must be at least 8 px, got {self.height}")
+        if not 0 <= self.vertical_margin < 1 or not 0 <= self.horizontal_margin < 2:
+            raise ValueError("line margins out of range")
+
+    @property
+    def band_height_px(self) -> float:
+        """The text band's height in a framed line, in its pixels (the margins are nominal fractions)."""
+        return self.height / (1 + 2 * self.vertical_margin)
+
+    @property
+    def margin_px(self) -> float:
+        """The blank margin left and right of the ink in a framed line, in its pixels."""
+        return self.horizontal_margin * self.band_height_px
+
+
+class EmptyLineError(ValueError):
+    """The crop holds no ink that could be a line of text."""
+
+
+def text_band(row_profile: np.ndarray) -> tuple[int, int]:
+    """Rows [top, bottom) of the main text band in a row ink profile.
+
+    The core is the run of rows holding at least 35% of the peak ink (the
+    x-height, or the cap height of an all-caps line). It is extended while rows
+    still hold ink, by at most 0.9 of the core height up (ascenders) and 0.7 down
+    (descenders), so fragments of a neighbouring line do not widen the band.
+    """
+    peak = float(row_profile.max()) if row_profile.size else 0.0
+    if peak <= 0:
+        raise EmptyLineError("no ink in line crop")
+    strong = np.flatnonzero(row_profile >= 0.35 * peak)
+    # strong rows in runs (gaps of up to two rows bridged); the core is the run with the most ink,
+    # so a dense fragment of a neighbouring line cannot win on its peak alone
+    breaks = np.flatnonzero(np.diff(strong) > 3)
+    starts = np.concatenate([[strong[0]], strong[breaks + 1]])
+    ends = np.concatenate([strong[breaks], [strong[-1]]])
+    masses = [float(row_profile[a : b + 1].sum()) for a, b in zip(starts, ends, strict=True)]
+    best = int(np.argmax(masses))
+    top, bottom = int(starts[best]), int(ends[best])
+    core = bottom - top + 1
+    up_limit = max(0, top - int(round(0.9 * core)) - 1)
+    down_limit = min(len(row_profile) - 1, bottom + int(round(0.7 * core)) + 1)
+    while top > up_limit and row_profile[top - 1] > 0:
+        top -= 1
+    while bottom < down_limit and row_profile[bottom + 1] > 0:
+        bottom += 1
+    return top, bottom + 1
+
+
+def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -> np.ndarray:
+    """Crop, scale and contrast-normalize one text line to ``geometry.height`` rows (uint8, ink dark).
+
+    Raises ``EmptyLineError`` when the crop holds no ink.
+    """
+    gray = flatten_illumination(to_gray(image), image.shape[0] // 2)
+    # the mask only locates the text: smoothing first keeps paper grain out of it
+    ink = ink_mask(cv2.GaussianBlur(gray, (3, 3), 0))
+    # specks of one or two pixels must not decide the band or the horizontal extent
+    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
+    if not ink.any():
+        raise EmptyLineError("no ink in line crop")
+    top, bottom = text_band(ink.sum(axis=1).astype(np.float32))
+    band_height = bottom - top
+    columns = np.flatnonzero(ink[top:bottom].any(axis=0))
+    left, right = int(columns[0]), int(columns[-1]) + 1
+
+    v_margin = int(round(geometry.vertical_margin * band_height))
+    h_margin = int(round(geometry.horizontal_margin * band_height))
+    y0, y1 = top - v_margin, bottom + v_margin
+    x0, x1 = left - h_margin, right + h_margin
+
+    (paper,) = gray_percentiles(np.ascontiguousarray(gray[top:bottom, left:right]), (90,))
+    crop = _crop_with_fill(gray, y0, y1, x0, x1, paper)
+
+    width = framed_width(band_height, right - left, geometry)
+    interpolation = cv2.INTER_AREA if geometry.height < crop.shape[0] else cv2.INTER_CUBIC
+    line = cv2.resize(crop, (width, geometry.height), interpolation=interpolation)
+    return _stretch_contrast(line)
+
+
+def framed_width(band_height: int, ink_width: int, geometry: LineGeometry) -> int:
+    """Width in pixels of the normalized line whose text band and ink extent measure these."""
+    crop_height = band_height + 2 * int(round(geometry.vertical_margin * band_height))
+    crop_width = ink_width + 2 * int(round(geometry.horizontal_margin * band_height))
+    return max(1, min(geometry.max_width, int(round(crop_width * geometry.height / crop_height))))
+
+
+def _crop_with_fill(gray: np.ndarray, y0: int, y1: int, x0: int, x1: int, fill: int) -> np.ndarray:
+    h, w = gray.shape
+    crop = gray[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
+    pads = (max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w))
+    if any(pads):
+        crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_CONSTANT, value=fill)
+    return crop
+
+
+def _stretch_contrast(line: np.ndarray) -> np.ndarray:
+    """Map ink to black and paper to white.
+
+    Paper's level is the 20th percentile of the pixels Otsu calls paper, so paper
+    texture and noise turn white while every stroke keeps its full darkness and
+    its anti-aliased edges.
+    """
+    threshold, _ = cv2.threshold(line, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    counts = histogram(line)
+    cut = int(threshold) + 1  # Otsu's class boundary: ink <= threshold < paper
+    if not counts[cut:].any() or not counts[:cut].any():
+        return np.full_like(line, 255)
+    (paper_level,) = histogram_percentiles(counts[cut:], (20,))
+    paper_level += cut
+    (ink_level,) = histogram_percentiles(counts[:cut], (5,))
+    if paper_level - ink_level < 8:
+        return np.full_like(line, 255)
+    levels = (np.arange(256, dtype=np.float32) - ink_level) * (255.0 / (paper_level - ink_level))
+    return cv2.LUT(line, np.clip(levels, 0, 255).astype(np.uint8))

@@ -1,0 +1,100 @@
+"""Decoding page images: any common format, EXIF orientation applied, a pixel limit checked before decoding."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# larger images are refused before they are decoded (decompression bombs)
+MAX_PIXELS = 100_000_000
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".jp2", ".pbm", ".pgm",
+                            ".ppm"})
+
+
+class ImageError(ValueError):
+    """The input cannot be read as an image; the message is one line that says why."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image has more pixels than the caller allows."""
+
+
+def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file or bytes into uint8 grayscale, EXIF orientation applied.
+
+    Handles JPEG, PNG, TIFF (1-bit, 8-bit, 16-bit), WebP, BMP; alpha is composited on white.
+    An image of more than ``max_pixels`` pixels is refused from its header, before decoding.
+    Raises :class:`ImageError` (or :class:`ImageTooLargeError`) with a one-line reason.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS, max_pixels)
+    try:
+        if isinstance(source, bytes | bytearray):
+            if not source:
+                raise ImageError("empty image data (0 bytes)")
+            handle: Any = io.BytesIO(source)
+            name = "image data"
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise ImageError(f"no such file: {path}")
+            if path.stat().st_size == 0:
+                raise ImageError(f"empty file (0 bytes): {path}")
+            handle = path.open("rb")
+            name = str(path)
+        with handle, Image.open(handle) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(f"{name}: {width}x{height} exceeds the limit of "
+                                         f"{max_pixels // 1_000_000} megapixels")
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return _to_gray_array(image)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        shown = "image data" if isinstance(source, bytes | bytearray) else source
+        raise ImageError(f"not an image (or an unsupported format): {shown}") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image refused: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"cannot decode image: {exc}") from None
+
+
+def _to_gray_array(image: Any) -> np.ndarray:
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        data = np.asarray(image, dtype=np.float64)
+        low, high = float(data.min()), float(data.max())
+        if high <= low:
+            return np.full(data.shape, 255, np.uint8)
+        return np.clip((data - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def collect_images(paths: list[Path]) -> list[Path]:
+    """The image files named by ``paths``: files as given, directories expanded to their images (sorted).
+
+    Raises :class:`ImageError` for a path that does not exist or a directory without images.
+    """
+    images: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise ImageError(f"no images in directory {path}")
+            images.extend(found)
+        elif path.exists():
+            images.append(path)
+        else:
+            raise ImageError(f"no such file: {path}")
+    return images

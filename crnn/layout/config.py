@@ -1,0 +1,127 @@
+"""Every threshold of the layout, one frozen dataclass per step.
+
+Sizes are relative to the page's own character height (``*_chars``) or to a
+measured quantity (``*_fraction``), so the same values serve a 150-dpi photo
+and a 600-dpi scan. ``LayoutConfig`` loads from YAML with ``crnn.config.from_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BinarizeConfig:
+    """Otsu on the illumination-flattened page, confirmed by Sauvola's local threshold."""
+
+    window_chars: float = 6.0  # the local window, in character heights (measured on a first, rough pass)
+    fallback_window_divisor: int = 25  # without a character height: the page height divided by this
+    min_window: int = 15
+    max_otsu_threshold: int = 200  # Otsu on a nearly blank page would split paper grain: demand real contrast
+    sauvola_k: float = 0.25
+    sauvola_range: float = 128.0
+
+
+@dataclass(frozen=True)
+class DeskewConfig:
+    """The angle that makes the horizontal projection profile sharpest."""
+
+    max_degrees: float = 5.0
+    coarse_step: float = 0.25
+    fine_step: float = 0.05
+    max_points: int = 60_000  # an even sample of the ink pixels; more only costs time
+    coarse_subsample: int = 3  # the coarse search only needs the peak's neighbourhood
+
+
+@dataclass(frozen=True)
+class CharHeightConfig:
+    """The median height of letter-sized connected components."""
+
+    min_height: int = 4
+    max_page_divisor: int = 12  # taller than the page height divided by this: not a letter
+    min_area: int = 12
+    min_components: int = 5
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    """Which connected components can be text, and which are illustrations, rules or page edges."""
+
+    big_chars: float = 3.5  # taller than this many character heights: not text
+    wide_chars: float = 30.0  # wider than any word
+    speck_chars: float = 0.12  # components smaller than (this x character height) squared are specks
+    min_speck_area: int = 3
+    thin_chars: float = 1.5  # a big component thinner than this is a rule or an edge, not a picture
+    thin_ratio: float = 0.1  # ... or thinner than this fraction of its length
+    peel_run_chars: float = 3.0  # the straight run that marks a rule's body
+    peel_margin_chars: float = 0.5  # the body's ragged outline goes with it
+    spans_height_fraction: float = 0.8  # a component this tall or wide may be a page border ...
+    spans_width_fraction: float = 0.9
+    min_picture_occupancy: float = 0.3  # ... unless its strokes fill this share of its box
+    border_chars: float = 0.5  # components this close to the image border are the page edge
+    min_border: int = 3
+    letter_min_chars: float = 0.6  # letters for the darkness statistics
+    letter_max_chars: float = 2.5
+    min_letters: int = 5
+    pale_fraction: float = 0.6  # paler than this far from the letters' darkness to the threshold: not ink
+    picture_margin_chars: float = 0.5  # loose strokes this close to a picture belong to it
+
+
+@dataclass(frozen=True)
+class SpreadConfig:
+    """The gutter of a two-page spread."""
+
+    min_aspect: float = 1.15  # width / height above which a spread is looked for
+    smoothing_divisor: int = 60  # column profile smoothed over width / this
+    search_from: float = 0.35  # the gutter lies between these fractions of the width
+    search_to: float = 0.65
+    min_side_share: float = 0.15  # each page holds at least this share of the ink
+    max_gutter_ink: float = 0.05  # the gutter's ink, relative to the 90th percentile column
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    """Text lines from horizontal projection profiles."""
+
+    ink_row_fraction: float = 0.005  # a row with this share of the 90th-percentile row's ink is text
+    min_ink_row: float = 0.5
+    min_band_chars: float = 0.35  # slivers shorter than this are dropped
+    min_band_rows: int = 2
+    split_factor: float = 1.7  # bands this many median heights tall are split ...
+    split_window: float = 0.3  # ... at the profile minimum within this many median heights of the pitch
+    member_min_chars: float = 0.25  # components this tall can choose a line's extent
+    extend_chars: float = 1.0  # a line's box reaches at most this far beyond its band
+    cluster_gap_chars: float = 2.0  # wider than a justified word space
+    cluster_min_mass: float = 0.25  # of the heaviest cluster's ink
+    letter_min_chars: float = 0.6  # a letter-shaped member ...
+    letter_max_chars: float = 2.5
+    letter_max_fill: float = 0.85  # ... is not a solid blob
+    min_aspect: float = 0.25  # narrower than this times its height: a bare stroke, not a line
+    loose_stroke_parts: int = 2  # a line of this few parts beside a picture is a loose stroke
+    loose_stroke_chars: float = 2.0
+    block_gap_factor: float = 1.6  # a vertical gap over this many line pitches starts a new block
+
+
+@dataclass(frozen=True)
+class CropConfig:
+    """Cutting a line from the full-resolution page for the recognizer."""
+
+    pad_height_fraction: float = 0.5  # rows above and below the line's box, as a fraction of its height
+    pad_chars: float = 0.8  # columns left and right
+    keep_chars: float = 0.2  # the surroundings of the line's own components that are kept
+    shading_window_chars: float = 2.0  # shading is divided out over this window: no stroke is that wide
+
+
+@dataclass(frozen=True)
+class LayoutConfig:
+    """All of the layout's parameters."""
+
+    analysis_max_side: int = 2000  # pages are analysed at most this large; crops come from full resolution
+    paper_percentile: int = 90  # the paper's grey level, for filling rotated corners
+    binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
+    deskew: DeskewConfig = field(default_factory=DeskewConfig)
+    char_height: CharHeightConfig = field(default_factory=CharHeightConfig)
+    components: ComponentConfig = field(default_factory=ComponentConfig)
+    spread: SpreadConfig = field(default_factory=SpreadConfig)
+    lines: LineConfig = field(default_factory=LineConfig)
+    crop: CropConfig = field(default_factory=CropConfig)

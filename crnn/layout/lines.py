@@ -1,0 +1,138 @@
+"""Text lines from bands: which components make a line, its box, its crop, and blocks of lines."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import TypeVar
+
+import cv2
+import numpy as np
+
+from crnn.document import Box
+from crnn.imaging import EmptyLineError, LineGeometry, divide_by_paper, gray_percentiles, normalize_line
+from crnn.layout.config import CropConfig, LineConfig
+
+T = TypeVar("T")
+
+
+def band_boxes(stats: np.ndarray, centroids: np.ndarray, bands: list[tuple[int, int]], char_height: float,
+               config: LineConfig = LineConfig()) -> list[tuple[Box, np.ndarray]]:
+    """One box per band that holds text (the extent of its components), and the components' boxes
+    (one row of x0, y0, x1, y1 each).
+
+    Components are assigned to the band holding their vertical centre. A band
+    needs at least one component of letter height (so rows of specks or the
+    frayed edge of a page are not lines); specks far from the letters do not
+    stretch the box.
+    """
+    boxes = []
+    reach = int(config.extend_chars * char_height)
+    for top, bottom in bands:
+        members = (centroids[:, 1] >= top) & (centroids[:, 1] < bottom)
+        if not members.any():
+            continue
+        heights = stats[members, cv2.CC_STAT_HEIGHT]
+        chosen = _main_cluster(stats[members][heights >= config.member_min_chars * char_height], char_height, config)
+        if chosen is None:
+            continue
+        x0 = int(chosen[:, cv2.CC_STAT_LEFT].min())
+        y0 = int(chosen[:, cv2.CC_STAT_TOP].min())
+        x1 = int((chosen[:, cv2.CC_STAT_LEFT] + chosen[:, cv2.CC_STAT_WIDTH]).max())
+        y1 = int((chosen[:, cv2.CC_STAT_TOP] + chosen[:, cv2.CC_STAT_HEIGHT]).max())
+        # i-dots, dashes and commas are too small to choose the line, but belong to it
+        member_stats = stats[members]
+        centre_x = member_stats[:, cv2.CC_STAT_LEFT] + member_stats[:, cv2.CC_STAT_WIDTH] / 2
+        inside = member_stats[(centre_x >= x0) & (centre_x <= x1)]
+        parts = np.column_stack([inside[:, 0], inside[:, 1], inside[:, 0] + inside[:, 2], inside[:, 1] + inside[:, 3]])
+        boxes.append((Box(x0, max(y0, top - reach), x1, min(y1, bottom + reach)), parts))
+    return boxes
+
+
+def near_any(box: Box, others: list[Box], distance: float) -> bool:
+    """Whether ``box``, grown by ``distance`` pixels, touches any of ``others``."""
+    grown = box.grown(int(distance))
+    return any(grown.intersection_over_self(other) > 0 for other in others)
+
+
+def _has_letter(stats: np.ndarray, char_height: float, config: LineConfig) -> bool:
+    """True if a component is letter-shaped: letter height, at most a few letters wide, not a solid blob."""
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    fill = stats[:, cv2.CC_STAT_AREA] / np.maximum(w * h, 1)
+    letter = ((h >= config.letter_min_chars * char_height) & (h <= config.letter_max_chars * char_height)
+              & (w <= config.letter_max_chars * char_height) & (fill < config.letter_max_fill))
+    return bool(letter.any())
+
+
+def _main_cluster(stats: np.ndarray, char_height: float, config: LineConfig) -> np.ndarray | None:
+    """The components of a band that form its text: clusters split at gaps wider than
+    ``cluster_gap_chars`` character heights (wider than a justified word space), keeping those
+    with at least ``cluster_min_mass`` of the heaviest cluster's ink and a letter-sized member."""
+    if len(stats) == 0:
+        return None
+    order = np.argsort(stats[:, cv2.CC_STAT_LEFT])
+    stats = stats[order]
+    right_edges = np.maximum.accumulate(stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH])
+    gaps = stats[1:, cv2.CC_STAT_LEFT] - right_edges[:-1]
+    cuts = np.flatnonzero(gaps > config.cluster_gap_chars * char_height) + 1
+    clusters = np.split(stats, cuts)
+    masses = [float(c[:, cv2.CC_STAT_AREA].sum()) for c in clusters]
+    heaviest = max(masses)
+    kept = [c for c, m in zip(clusters, masses, strict=True)
+            if m >= config.cluster_min_mass * heaviest and _has_letter(c, char_height, config)]
+    return np.concatenate(kept) if kept else None
+
+
+def group_blocks(lines: list[tuple[Box, T]], gap_factor: float) -> list[list[tuple[Box, T]]]:
+    """Consecutive lines split into blocks where the step from one line's top to the next exceeds
+    ``gap_factor`` times the median step."""
+    if not lines:
+        return []
+    heights = np.median([b.height for b, _ in lines])
+    pitches = [b2.y0 - b1.y0 for (b1, _), (b2, _) in itertools.pairwise(lines)]
+    pitch = float(np.median(pitches)) if pitches else float(heights)
+    blocks: list[list[tuple[Box, T]]] = [[lines[0]]]
+    for previous, current in itertools.pairwise(lines):
+        if current[0].y0 - previous[0].y0 > gap_factor * pitch:
+            blocks.append([])
+        blocks[-1].append(current)
+    return blocks
+
+
+def crop_line(deskewed: np.ndarray, brightness: np.ndarray, box: Box, parts: np.ndarray, scale: float,
+              char_height: float, geometry: LineGeometry, config: CropConfig = CropConfig()) -> np.ndarray | None:
+    """Cut a line from the full-resolution deskewed page and normalize it (None if it holds no ink).
+
+    ``box`` and ``parts`` are on the analysis scale (``scale`` times the full resolution).
+    The crop is flattened (divided by its paper's brightness), then only the
+    surroundings of the line's own components are kept; the rest (specks, bits of
+    the neighbouring lines and illustrations) is painted with the paper's colour.
+    """
+    pad_y = config.pad_height_fraction * box.height
+    pad_x = config.pad_chars * char_height
+    x0 = int(max(0, (box.x0 - pad_x) / scale))
+    x1 = int(min(deskewed.shape[1], math.ceil((box.x1 + pad_x) / scale)))
+    y0 = int(max(0, (box.y0 - pad_y) / scale))
+    y1 = int(min(deskewed.shape[0], math.ceil((box.y1 + pad_y) / scale)))
+    # the crop's shading (a gutter shadow, a lamp's falloff) is divided out before the
+    # surroundings are painted white: painting first would leave a grey box with sharp edges
+    # behind the last words of a shadowed line, which the recognizer reads as letters
+    crop = divide_by_paper(deskewed[y0:y1, x0:x1], brightness[y0:y1, x0:x1])
+    keep = np.zeros(crop.shape, dtype=np.uint8)
+    grow = config.keep_chars * char_height
+    if len(parts):
+        corners = parts.astype(np.float64)
+        lows = ((corners[:, :2] - grow) / scale).astype(np.int64)  # truncated, as int() does
+        highs = np.ceil((corners[:, 2:] + grow) / scale).astype(np.int64)
+        left, top = np.maximum(0, lows[:, 0] - x0).tolist(), np.maximum(0, lows[:, 1] - y0).tolist()
+        right, bottom = np.maximum(0, highs[:, 0] - x0).tolist(), np.maximum(0, highs[:, 1] - y0).tolist()
+        for t, b, lo, hi in zip(top, bottom, left, right, strict=True):
+            keep[t:b, lo:hi] = 1
+    if keep.any():
+        (paper,) = gray_percentiles(crop, (90,), mask=keep)
+        crop = cv2.copyTo(crop, keep, np.full_like(crop, paper))
+    try:
+        return normalize_line(crop, geometry)
+    except EmptyLineError:
+        return None

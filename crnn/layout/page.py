@@ -1,0 +1,182 @@
+"""The whole page: from a page image to blocks of line regions, each with the crop the recognizer reads.
+
+The layout owns the geometry of a page; it knows nothing of text. The
+recognition pipeline (``crnn.pipeline``) turns a :class:`LayoutResult` into a
+:class:`crnn.document.Page` once the lines are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from crnn.document import Box
+from crnn.imaging import LineGeometry, gray_percentiles, paper_background, rotate
+from crnn.io import ImageError, load_image
+from crnn.layout.binarize import binarize, binarize_with_levels
+from crnn.layout.components import TextComponents, connected_components, estimate_char_height, text_components
+from crnn.layout.config import LayoutConfig
+from crnn.layout.deskew import back_mapper, estimate_skew
+from crnn.layout.lines import band_boxes, crop_line, group_blocks, near_any
+from crnn.layout.profiles import ink_counts, line_bands
+from crnn.layout.spread import find_gutter
+
+
+class LayoutError(ImageError):
+    """The array given is not a page image the layout can analyse."""
+
+
+@dataclass
+class LayoutAnalysis:
+    """Intermediate images and measurements, kept for the debug pictures (``crnn.layout.debug``)."""
+
+    gray: np.ndarray
+    deskewed: np.ndarray
+    binary: np.ndarray
+    text_mask: np.ndarray
+    scale: float
+    skew_degrees: float
+    char_height: float
+    gutter_x: int | None
+    profiles: list[np.ndarray] = field(default_factory=list)
+    bands: list[list[tuple[int, int]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LineRegion:
+    """One text line: its box on the original image and the normalized crop the recognizer reads."""
+
+    box: Box
+    crop: np.ndarray
+
+
+@dataclass(frozen=True)
+class BlockRegion:
+    """Lines that follow each other without a wide gap, on one physical page."""
+
+    box: Box
+    lines: tuple[LineRegion, ...]
+    page_index: int = 0  # 0: left (or only) page of the image, 1: right page of a spread
+
+
+@dataclass(frozen=True)
+class LayoutResult:
+    """What the layout found on a page image: boxes in original pixel coordinates, blocks in reading order."""
+
+    width: int
+    height: int
+    skew_degrees: float
+    blocks: tuple[BlockRegion, ...]
+    page_boxes: tuple[Box, ...]  # one per physical page (two for a spread)
+    illustration_boxes: tuple[Box, ...]
+    analysis: LayoutAnalysis
+
+    @property
+    def lines(self) -> list[LineRegion]:
+        """All line regions in reading order."""
+        return [line for block in self.blocks for line in block.lines]
+
+    @property
+    def crops(self) -> list[np.ndarray]:
+        """The normalized line crops in reading order."""
+        return [line.crop for line in self.lines]
+
+
+def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = LayoutConfig(),
+                 geometry: LineGeometry = LineGeometry()) -> LayoutResult:
+    """Text lines of a page image in reading order, with boxes in original pixel coordinates and
+    crops framed by ``geometry``.
+
+    ``image`` is a uint8 grayscale or BGR array, or a file path or encoded bytes (decoded with
+    :func:`crnn.io.load_image`, which raises ``crnn.io.ImageError``).
+    """
+    gray = image if isinstance(image, np.ndarray) else load_image(image)
+    if gray.ndim == 3:
+        gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
+    if gray.ndim != 2 or gray.dtype != np.uint8:
+        raise LayoutError("page image must be 8-bit grayscale or BGR")
+    height, width = gray.shape
+    if min(height, width) < 16:
+        analysis = LayoutAnalysis(gray, gray, np.zeros_like(gray, bool), np.zeros_like(gray, bool), 1.0, 0.0, 0.0,
+                                  None)
+        return LayoutResult(width, height, 0.0, (), (), (), analysis)
+    scale = min(1.0, config.analysis_max_side / max(height, width))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    skew, rough_char_height = _measure(small, config)
+    (paper,) = gray_percentiles(small, (config.paper_percentile,))
+    small = rotate(small, -skew, paper)
+    # the deskewed page is binarized with a window of a few character heights
+    b = config.binarize
+    window = int(b.window_chars * rough_char_height) if rough_char_height else max(
+        b.min_window, small.shape[0] // b.fallback_window_divisor)
+    mask, flat, threshold = binarize_with_levels(small, window, b)
+    components = text_components(mask, config.components, flat, threshold, config.char_height)
+    char_height = components.char_height
+    gutter = find_gutter(mask, config.spread) if char_height else None
+    analysis = LayoutAnalysis(gray, small, mask, components.mask, scale, skew, char_height, gutter)
+    skew_degrees = round(skew, 2)
+    if not char_height:
+        return LayoutResult(width, height, skew_degrees, (), (), (), analysis)
+
+    sw = small.shape[1]
+    page_ranges = [(0, gutter), (gutter, sw)] if gutter is not None else [(0, sw)]
+    deskewed_full = small if scale == 1 else rotate(gray, -skew, gray_percentiles(gray, (config.paper_percentile,))[0])
+    # shading (a gutter shadow, a lamp's falloff) is divided out of each line crop: a window of a
+    # few characters follows a shadow's edge closely, and no stroke is that wide
+    brightness = paper_background(deskewed_full, int(config.crop.shading_window_chars * char_height / scale))
+    to_original = back_mapper(width, height, scale, skew)
+    blocks: list[BlockRegion] = []
+    page_boxes: list[Box] = []
+    for page_index, (x_start, x_end) in enumerate(page_ranges):
+        if not components.mask[:, x_start:x_end].any():
+            continue
+        page_boxes.append(to_original(Box(x_start, 0, x_end, small.shape[0])))
+        lines = _page_lines(components, x_start, x_end, deskewed_full, brightness, scale, geometry, config,
+                            analysis)
+        for block_lines in group_blocks(lines, config.lines.block_gap_factor):
+            block_box = block_lines[0][0]
+            for box, _ in block_lines[1:]:
+                block_box = block_box.union(box)
+            regions = tuple(LineRegion(to_original(box), crop) for box, crop in block_lines)
+            blocks.append(BlockRegion(to_original(block_box), regions, page_index))
+    illustrations = tuple(to_original(box) for box in components.illustrations)
+    return LayoutResult(width, height, skew_degrees, tuple(blocks), tuple(page_boxes), illustrations, analysis)
+
+
+def _measure(small: np.ndarray, config: LayoutConfig) -> tuple[float, float]:
+    """The skew and a rough character height, from a first binarization at half resolution."""
+    b = config.binarize
+    half = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    half_mask = binarize(half, max(b.min_window, half.shape[0] // b.fallback_window_divisor), b)
+    skew = estimate_skew(half_mask, config.deskew)
+    _, _, half_stats, _ = connected_components(half_mask)
+    return skew, 2 * estimate_char_height(half_stats[1:], half.shape[0], config.char_height)
+
+
+def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_full: np.ndarray,
+                brightness: np.ndarray, scale: float, geometry: LineGeometry, config: LayoutConfig,
+                analysis: LayoutAnalysis) -> list[tuple[Box, np.ndarray]]:
+    """The lines of one physical page (columns ``x_start:x_end`` of the analysis image): boxes on the
+    analysis scale with their crops, top to bottom."""
+    char_height = components.char_height
+    line_config = config.lines
+    profile = ink_counts(components.mask[:, x_start:x_end], axis=1)
+    bands = line_bands(profile, char_height, line_config)
+    analysis.profiles.append(profile)
+    analysis.bands.append(bands)
+    lines: list[tuple[Box, np.ndarray]] = []
+    in_range = (components.centroids[:, 0] >= x_start) & (components.centroids[:, 0] < x_end)
+    for box, parts in band_boxes(components.stats[in_range], components.centroids[in_range], bands, char_height,
+                                 line_config):
+        if (len(parts) <= line_config.loose_stroke_parts
+                and near_any(box, components.illustrations, line_config.loose_stroke_chars * char_height)):
+            continue  # a loose stroke beside a picture, not a one-character line
+        if box.width < line_config.min_aspect * box.height:
+            continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
+        crop = crop_line(deskewed_full, brightness, box, parts, scale, char_height, geometry, config.crop)
+        if crop is not None:
+            lines.append((box, crop))
+    return lines

@@ -1,0 +1,124 @@
+"""Synthetic text-line images that look like lines cut from photographed or scanned book pages.
+
+One sample: a text line (``crnn.synth.text``) set in a book font that has every
+glyph of it (``crnn.synth.typeset``, or trdg), then degraded
+(``crnn.synth.degrade``: ink weight, margins, warps, baseline curl, paper,
+lighting, camera, sometimes a 1-bit scan), and finally framed by
+``crnn.imaging.normalize_line``, the function the page layout uses too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+import crnn  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
+from crnn.charset import Charset
+from crnn.imaging import EmptyLineError, normalize_line
+from crnn.synth.compat import install_pillow_getsize
+from crnn.synth.config import RenderConfig, SynthConfig
+from crnn.synth.degrade import Degrader, framed_as_drawn
+from crnn.synth.fonts import BookFont, book_fonts, can_render
+from crnn.synth.typeset import Typesetter, small_caps_runs
+
+
+@dataclass(frozen=True)
+class LineSample:
+    """One synthetic line: the normalized image, its label and the font it was drawn in."""
+
+    image: np.ndarray  # uint8, geometry.height rows, ink dark
+    text: str
+    font: str
+
+
+def seed_for(*parts: object) -> int:
+    """A 31-bit seed derived from ``parts`` (stable across processes and runs)."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF
+
+
+def select_fonts(config: RenderConfig) -> list[BookFont]:
+    """The installed book fonts the config asks for (all of them by default)."""
+    fonts = book_fonts(list(config.font_packages) if config.font_packages else None)
+    if not fonts:
+        raise RuntimeError("no book fonts installed (run `make install`)")
+    return fonts
+
+
+class LineRenderer:
+    """Renders and degrades lines; deterministic for a seed."""
+
+    def __init__(self, config: SynthConfig, fonts: list[BookFont], seed: int) -> None:
+        install_pillow_getsize()
+        from trdg.computer_text_generator import generate
+
+        self._generate = generate
+        self._charset = Charset()
+        self.config = config
+        self.fonts = fonts
+        self.rng = np.random.default_rng(seed)
+        self.typesetter = Typesetter()
+        self.degrader = Degrader(config.degrade, self.rng, seed_for(seed, "paper texture"),
+                                 seed_for(seed, "geometric"), seed_for(seed, "photometric"))
+        weights = np.array([config.render.style_weights.get(f.style, 0.0) for f in fonts])
+        # every family equally likely within a style
+        per_style = Counter(f.style for f in fonts)
+        weights = weights / np.array([per_style[f.style] for f in fonts])
+        self._font_cumulative = np.cumsum(weights / weights.sum())
+
+    def _pick_font(self, text: str) -> BookFont | None:
+        first = int(np.searchsorted(self._font_cumulative, self.rng.random() * self._font_cumulative[-1]))
+        first = min(first, len(self.fonts) - 1)
+        for offset in range(len(self.fonts)):
+            font = self.fonts[(first + offset) % len(self.fonts)]
+            if can_render(font, text):
+                return font
+        return None
+
+    def _render_alpha(self, text: str, font: BookFont, small_caps: bool) -> np.ndarray:
+        r = self.config.render
+        size = int(self.rng.integers(r.min_font_px, r.max_font_px + 1))
+        if self.rng.random() < r.wide_space_p:
+            space = float(self.rng.uniform(r.max_space_width, r.max_wide_space_width))
+        else:
+            space = float(self.rng.uniform(r.min_space_width, r.max_space_width))
+        if r.backend == "trdg":
+            image, _ = self._generate(text, str(font.path), "#000000", size, 0, space, 0, False, True)
+            return np.asarray(image, dtype=np.uint8)[:, :, 3].astype(np.float32) / 255.0
+        small_size = int(round(size * self.rng.uniform(0.68, 0.8))) if small_caps else 0
+        return self.typesetter.render_alpha(text, font, size, space, small_size)
+
+    def render(self, text: str) -> LineSample | None:
+        """One degraded, normalized line image of ``text``; None if no font can draw it or it came out illegible."""
+        small_caps = (self.config.render.backend == "pillow" and any(c.islower() for c in text)
+                      and self.rng.random() < self.config.render.small_caps_p)
+        if small_caps:
+            # small capitals are capitals: the label says what the glyphs show (a line set all in
+            # small caps could not tell lowercase from capitals otherwise)
+            label = "".join(run.upper() if small else run for run, small in small_caps_runs(text))
+            small_caps = self._charset.can_encode(label)
+        font = self._pick_font(text + label if small_caps else text)
+        if font is None:
+            return None
+        degrader = self.degrader
+        alpha = self._render_alpha(text, font, small_caps)
+        text_height = alpha.shape[0]
+        alpha = degrader.ink_weight(alpha, text_height)
+        alpha = degrader.add_margins(alpha, text_height)
+        alpha = degrader.warp(alpha)
+        if self.rng.random() < self.config.degrade.curl_p:
+            alpha = degrader.curl(alpha, text_height)
+        image = degrader.paper_and_ink(np.clip(alpha, 0, 1))
+        image = degrader.camera(image)
+        if self.rng.random() < self.config.degrade.binarize_p:
+            image = degrader.scan_1bit(image, alpha, text_height)
+        try:
+            line = normalize_line(image, self.config.geometry)
+        except EmptyLineError:
+            return None
+        if not framed_as_drawn(alpha, line.shape[1], self.config.geometry):
+            return None
+        return LineSample(line, label if small_caps else text, font.name)

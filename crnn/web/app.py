@@ -1,0 +1,174 @@
+"""Web app: upload a page, see its lines and text, correct them, keep the corrections as training data.
+
+``create_app`` builds a FastAPI application around one :class:`crnn.pipeline.PageReader`
+(the model is loaded once, at start-up). Corrections are stored by
+:class:`crnn.web.store.CorrectionStore`; uploads are checked by ``crnn.web.uploads``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+
+from crnn.charset import Charset
+from crnn.formats import FORMATS, render, to_dict
+from crnn.recognize import DEFAULT_CHECKPOINT
+from crnn.version import __version__
+from crnn.web.store import CorrectionStore, StoredPage, StoreError
+from crnn.web.uploads import (
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_PIXELS,
+    RequestError,
+    check_page_id,
+    decode_data_url,
+    decode_upload,
+)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
+               reader: Any = None, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
+               cache_pages: int = 32) -> FastAPI:
+    """The FastAPI application. Pass ``reader`` to share an already loaded PageReader."""
+    from crnn.pipeline import PageReader
+
+    if reader is None:
+        reader = PageReader(checkpoint or DEFAULT_CHECKPOINT)
+    store = CorrectionStore(Path(corrections_dir))
+    pages: OrderedDict[str, StoredPage] = OrderedDict()
+    pages_lock = threading.Lock()
+    model_lock = threading.Lock()
+    charset: Charset = reader.recognizer.charset
+    model_version = reader.recognizer.checkpoint.model_version
+
+    app = FastAPI(title="crnn-book-ocr", version=__version__,
+                  description="OCR printed book pages; correct the lines and keep the corrections.")
+
+    @app.exception_handler(RequestError)
+    async def request_error(_: Request, exc: RequestError):
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(StoreError)
+    async def store_error(_: Request, exc: StoreError):
+        return JSONResponse({"error": str(exc)}, status_code=500)
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "model_version": model_version, "charset_size": len(charset)}
+
+    def run_ocr(data: bytes, filename: str) -> dict[str, Any]:
+        gray = decode_upload(data, max_bytes, max_pixels)
+        page_id = hashlib.sha256(data).hexdigest()
+        with model_lock:
+            result = reader.read(gray, source=filename)
+        with pages_lock:
+            pages[page_id] = StoredPage(page_id, result, filename)
+            pages.move_to_end(page_id)
+            while len(pages) > cache_pages:
+                pages.popitem(last=False)
+        return {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
+                "corrections": store.list(page_id)}
+
+    @app.post("/api/ocr")
+    async def ocr(request: Request) -> dict[str, Any]:
+        content_type = request.headers.get("content-type", "")
+        body = await request.body()
+        if len(body) > max_bytes * 2:
+            raise RequestError(413, f"request body exceeds {max_bytes * 2} bytes")
+        if content_type.startswith("multipart/form-data"):
+            form = await request.form()
+            upload = form.get("image") or form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise RequestError(400, "multipart upload needs a file field named 'image'")
+            data = await upload.read()
+            return run_ocr(data, Path(upload.filename or "upload").name)
+        if content_type.startswith("application/json"):
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                raise RequestError(400, "malformed JSON body") from None
+            if not isinstance(payload, dict) or "image" not in payload:
+                raise RequestError(400, "JSON body needs an 'image' field with a data URL")
+            return run_ocr(decode_data_url(payload["image"]), str(payload.get("filename", "upload"))[:200])
+        raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
+
+    def stored_page(page_id: Any) -> StoredPage:
+        with pages_lock:
+            stored = pages.get(check_page_id(page_id))
+        if stored is None:
+            raise RequestError(404, "unknown page_id (OCR the page first)")
+        return stored
+
+    @app.post("/api/corrections")
+    async def save_corrections(request: Request) -> dict[str, Any]:
+        try:
+            payload = json.loads(await request.body())
+        except ValueError:
+            raise RequestError(400, "malformed JSON body") from None
+        if not isinstance(payload, dict):
+            raise RequestError(400, "JSON body must be an object")
+        stored = stored_page(payload.get("page_id"))
+        items = payload.get("corrections")
+        if items is None:
+            items = [{"line_index": payload.get("line_index"), "text": payload.get("text")}]
+        if not isinstance(items, list) or not items:
+            raise RequestError(400, "'corrections' must be a non-empty list")
+        checked = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise RequestError(400, "each correction must be an object with line_index and text")
+            index, text = item.get("line_index"), item.get("text")
+            lines = stored.result.page.lines
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(lines):
+                raise RequestError(404, f"no line {index!r} on this page ({len(lines)} lines)")
+            if not isinstance(text, str) or "\n" in text or len(text) > 1000:
+                raise RequestError(400, "text must be one line of at most 1000 characters")
+            missing = charset.missing(text)
+            if missing:
+                raise RequestError(422, f"characters outside the charset: {''.join(sorted(missing))!r}")
+            checked.append((index, text))
+        saved = [store.save(stored, index, text, model_version) for index, text in checked]
+        return {"saved": saved}
+
+    @app.get("/api/corrections")
+    def list_corrections(page_id: str | None = None) -> dict[str, Any]:
+        if page_id is not None:
+            check_page_id(page_id)
+        return {"corrections": store.list(page_id)}
+
+    @app.get("/api/pages/{page_id}/text")
+    def page_text(page_id: str):
+        stored = stored_page(page_id)
+        lines = [line.text for line in stored.result.page.lines]
+        for record in store.list(page_id):  # later corrections win
+            index = record.get("line_index")
+            if isinstance(index, int) and 0 <= index < len(lines):
+                lines[index] = record["correction"]
+        return PlainTextResponse("".join(line + "\n" for line in lines),
+                                 headers={"Content-Disposition": 'attachment; filename="page.txt"'})
+
+    @app.get("/api/pages/{page_id}/render/{fmt}")
+    def page_render(page_id: str, fmt: str):
+        """The page as read (corrections not applied) in one of the output formats."""
+        stored = stored_page(page_id)
+        output = FORMATS.get(fmt)
+        if output is None:
+            raise RequestError(404, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(stored.filename).stem)[:100] or "page"
+        return Response(render(stored.result.page, fmt), media_type=output.media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{name}{output.extension}"'})
+
+    return app

@@ -1,0 +1,82 @@
+"""Corrections kept as training data: the crop the model read, the corrected text, and a record of both.
+
+Each correction is three files named by the server (never by the request), as the
+tesstrain/Calamari/kraken convention has it: ``<id>.png`` (the normalized line image
+the recognizer read), ``<id>.gt.txt`` (its corrected text) and ``<id>.json`` (source
+image hash, box, model version, original prediction, correction, time), written in
+that order, each under a temporary name first; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from crnn.io import write_new_file
+from crnn.pipeline import OcrResult
+
+
+class StoreError(RuntimeError):
+    """A correction could not be stored."""
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """A page the web app has read, kept so that its lines can be corrected."""
+
+    page_id: str
+    result: OcrResult
+    filename: str
+
+
+class CorrectionStore:
+    """Line crops and their corrected text in a directory, one id per correction."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def save(self, stored: StoredPage, line_index: int, text: str, model_version: str) -> dict[str, Any]:
+        """Store a correction of line ``line_index`` of a read page; returns its record."""
+        line = stored.result.page.lines[line_index]
+        ok, png = cv2.imencode(".png", stored.result.crop_of(line_index))
+        if not ok:
+            raise StoreError("could not encode the line image")
+        # sortable by time (so later corrections win), unique, and never derived from the request
+        correction_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
+        record = {
+            "id": correction_id,
+            "page_id": stored.page_id,
+            "source_image_sha256": stored.page_id,
+            "source_filename": stored.filename,
+            "line_index": line_index,
+            "box": list(line.box.as_tuple()),
+            "model_version": model_version,
+            "prediction": line.text,
+            "prediction_confidence": line.confidence,
+            "correction": text,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        write_new_file(self.directory / f"{correction_id}.png", png.tobytes())
+        write_new_file(self.directory / f"{correction_id}.gt.txt", (text + "\n").encode("utf-8"))
+        write_new_file(self.directory / f"{correction_id}.json",
+                       json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
+        return record
+
+    def list(self, page_id: str | None = None) -> list[dict[str, Any]]:
+        """The stored records (of one page, if given), oldest first."""
+        records = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if page_id is None or record.get("page_id") == page_id:
+                records.append(record)
+        return records

@@ -1,0 +1,60 @@
+"""Checking what a client sends: image uploads, data URLs and page ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import numpy as np
+
+from crnn.io import ImageError, ImageTooLargeError, load_image
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 40_000_000
+
+
+class RequestError(Exception):
+    """A request the app refuses: an HTTP status and a one-line message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
+    """The uploaded image as grayscale: 400 when empty, 413 when too large, 415 when not an image."""
+    if not data:
+        raise RequestError(400, "empty upload (0 bytes)")
+    if len(data) > max_bytes:
+        raise RequestError(413, f"upload of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    try:
+        return load_image(data, max_pixels=max_pixels)
+    except ImageTooLargeError as exc:
+        raise RequestError(413, str(exc)) from None
+    except ImageError as exc:
+        raise RequestError(415, str(exc)) from None
+
+
+def decode_data_url(value: Any) -> bytes:
+    """The bytes of a ``data:...;base64,`` URL (or of bare base64)."""
+    if not isinstance(value, str):
+        raise RequestError(400, "field 'image' must be a data URL string")
+    if value.startswith("data:"):
+        header, _, payload = value.partition(",")
+        if ";base64" not in header:
+            raise RequestError(400, "data URL must be base64-encoded")
+    else:
+        payload = value
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, "image is not valid base64") from None
+
+
+def check_page_id(page_id: Any) -> str:
+    """A page id is the SHA-256 hex digest /api/ocr returned; anything else (paths included) is refused."""
+    if not isinstance(page_id, str) or len(page_id) != 64 or not all(c in "0123456789abcdef" for c in page_id):
+        raise RequestError(400, "page_id must be the 64-hex-digit id returned by /api/ocr")
+    return page_id
