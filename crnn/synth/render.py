@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import crnn  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
 from crnn.charset import Charset
 from crnn.imaging import EmptyLineError, normalize_line
 from crnn.synth.compat import install_pillow_getsize

@@ -75,7 +75,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         with model_lock:
             result = reader.read(gray, source=filename)
         with pages_lock:
-            pages[page_id] = StoredPage(page_id, result, filename)
+            pages[page_id] = StoredPage.of(page_id, result, filename)
             pages.move_to_end(page_id)
             while len(pages) > cache_pages:
                 pages.popitem(last=False)
@@ -131,7 +131,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             if not isinstance(item, dict):
                 raise RequestError(400, "each correction must be an object with line_index and text")
             index, text = item.get("line_index"), item.get("text")
-            lines = stored.result.page.lines
+            lines = stored.page.lines
             if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(lines):
                 raise RequestError(404, f"no line {index!r} on this page ({len(lines)} lines)")
             if not isinstance(text, str) or "\n" in text or len(text) > 1000:
@@ -152,7 +152,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     @app.get("/api/pages/{page_id}/text")
     def page_text(page_id: str):
         stored = stored_page(page_id)
-        lines = [line.text for line in stored.result.page.lines]
+        lines = [line.text for line in stored.page.lines]
         for record in store.list(page_id):  # later corrections win
             index = record.get("line_index")
             if isinstance(index, int) and 0 <= index < len(lines):
@@ -168,7 +168,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         if output is None:
             raise RequestError(404, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(stored.filename).stem)[:100] or "page"
-        return Response(render(stored.result.page, fmt), media_type=output.media_type,
+        return Response(render(stored.page, fmt), media_type=output.media_type,
                         headers={"Content-Disposition": f'attachment; filename="{name}{output.extension}"'})
 
     return app

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
+from crnn.document import Page
 from crnn.io import write_new_file
 from crnn.pipeline import OcrResult
 
@@ -28,11 +30,18 @@ class StoreError(RuntimeError):
 
 @dataclass(frozen=True)
 class StoredPage:
-    """A page the web app has read, kept so that its lines can be corrected."""
+    """A page the web app has read, kept so that its lines can be corrected: the page and the line
+    images the model read (not the layout's page-sized working images)."""
 
     page_id: str
-    result: OcrResult
+    page: Page
+    crops: tuple[np.ndarray, ...]  # one per ``page.lines`` entry
     filename: str
+
+    @classmethod
+    def of(cls, page_id: str, result: OcrResult, filename: str) -> StoredPage:
+        """What to keep of a reading."""
+        return cls(page_id, result.page, tuple(region.crop for region in result.line_regions), filename)
 
 
 class CorrectionStore:
@@ -44,8 +53,8 @@ class CorrectionStore:
 
     def save(self, stored: StoredPage, line_index: int, text: str, model_version: str) -> dict[str, Any]:
         """Store a correction of line ``line_index`` of a read page; returns its record."""
-        line = stored.result.page.lines[line_index]
-        ok, png = cv2.imencode(".png", stored.result.crop_of(line_index))
+        line = stored.page.lines[line_index]
+        ok, png = cv2.imencode(".png", stored.crops[line_index])
         if not ok:
             raise StoreError("could not encode the line image")
         # sortable by time (so later corrections win), unique, and never derived from the request
