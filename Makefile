@@ -30,6 +30,8 @@ RUN ?= runs/$(NAME)
 IMG ?= ../shared/reference/20000-leagues-006.jpg
 ## GT: its transcription
 GT ?= ../shared/reference/20000-leagues-006.gt.txt
+## DEVSET: folder of real-page folders for `make eval-real` (each image with X.gt.txt beside it)
+DEVSET ?= ../shared/devset/eval
 ## HOST: interface for `make serve`
 HOST ?= 127.0.0.1
 ## PORT: port for `make serve`
@@ -40,7 +42,7 @@ PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint synth synth-preview train eval bench docs clean serve
+.PHONY: help install demo test test-fast lint synth synth-preview train eval eval-real bench docs clean serve
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -77,6 +79,11 @@ serve: $(STAMP) ## start the web app on http://$(HOST):$(PORT) (upload, view, co
 eval: $(STAMP) ## OCR $(IMG) against $(GT): CER/WER table in eval/report.md, debug pictures in eval/debug
 	@mkdir -p eval
 	$(PY) scripts/ocr_page.py $(IMG) --reference $(GT) --report eval/report.md --debug-dir eval/debug > eval/ocr.txt
+
+eval-real: $(STAMP) ## score every folder of $(DEVSET), tesseract beside us if installed: eval/real/report.md + results.json
+	@if [ ! -d "$(DEVSET)" ]; then echo "skipping eval-real: no folder $(DEVSET)"; exit 0; fi; \
+	$(PY) scripts/evaluate.py $$(find "$(DEVSET)" -mindepth 1 -maxdepth 1 -type d | sort) \
+		--omits-first-line 'dp_*' --report eval/real/report.md --json eval/real/results.json
 
 bench: $(STAMP) ## speed benchmarks (synthesis, training, inference, layout, page OCR vs tesseract)
 	$(PY) benchmarks/run_all.py

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crnn.cli.common import REFERENCE_DIR, UsageError
+from crnn.cli.common import REFERENCE_DIR, UsageError, open_reader
 from crnn.formats import FORMATS
 from crnn.io import ImageError, collect_images
 from crnn.recognize import DECODERS, DEFAULT_CHECKPOINT
@@ -127,13 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(images) > 1 and args.output_dir is None and args.format != "txt":
             raise UsageError(f"{len(images)} images: give --output-dir for --format {args.format}")
 
-        from crnn.pipeline import PageReader
-        from crnn.recognize import CheckpointError
-
-        try:
-            reader = PageReader(args.checkpoint, decoder=args.decoder, beam_width=args.beam_width)
-        except CheckpointError as exc:
-            raise UsageError(str(exc)) from None
+        reader = open_reader(args.checkpoint, args.decoder, args.beam_width)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

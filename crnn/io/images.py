@@ -81,6 +81,17 @@ def _to_gray_array(image: Any) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) from an image file's header without decoding it; ``None`` if it is not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return None
+
+
 def collect_images(paths: list[Path]) -> list[Path]:
     """The image files named by ``paths``: files as given, directories expanded to their images (sorted).
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from crnn.document import Block, Line, Page
+from crnn.imaging import EmptyLineError, normalize_line
+from crnn.io import load_image
 from crnn.layout import LayoutConfig, LayoutResult, LineRegion, segment_page
 from crnn.pipeline.words import word_boxes
 from crnn.recognize import DEFAULT_CHECKPOINT, Decoded, Recognizer, load_recognizer, make_decoder
 from crnn.recognize.model import frame_step_px
+
+EMPTY_LINE = Decoded("", 1.0, (), ())
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,23 @@ class PageReader:
     def recognize_lines(self, crops: list[np.ndarray]) -> list[Decoded]:
         """Decode normalized line images, batched by similar width."""
         return self.recognizer.read(crops, self.decoder, self.batch_size)
+
+    def read_line_images(self, images: Sequence[np.ndarray | str | Path | bytes]) -> list[Decoded]:
+        """Each image read as one text line, without layout (Tesseract's ``--psm 7``).
+
+        An image is an array, a path or encoded bytes; one without ink reads as an empty line.
+        Raises ``crnn.io.ImageError`` for an image that cannot be decoded.
+        """
+        crops: list[np.ndarray | None] = []
+        for image in images:
+            gray = image if isinstance(image, np.ndarray) else load_image(image)
+            try:
+                crops.append(normalize_line(gray, self.recognizer.geometry))
+            except EmptyLineError:
+                crops.append(None)
+        readable = [crop for crop in crops if crop is not None]
+        decoded = iter(self.recognize_lines(readable) if readable else [])
+        return [next(decoded) if crop is not None else EMPTY_LINE for crop in crops]
 
     def read(self, image: np.ndarray | str | Path | bytes, source: str = "") -> OcrResult:
         """Lay out and read one page image (an array, a path or encoded bytes)."""

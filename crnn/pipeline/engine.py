@@ -1,0 +1,25 @@
+"""The project's reader as an engine for :mod:`crnn.evaluation.folders` (pages and line images)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from crnn.pipeline.reader import PageReader
+from crnn.version import __version__
+
+
+class ReaderEngine:
+    """A :class:`PageReader` seen as an OCR engine under test."""
+
+    def __init__(self, reader: PageReader, name: str = f"crnn {__version__}") -> None:
+        self.reader = reader
+        self.name = name
+
+    def read_page(self, image: Path) -> list[str]:
+        """The page's text lines in reading order."""
+        return [line.text for line in self.reader.read(image, source=str(image)).page.lines]
+
+    def read_lines(self, images: Sequence[Path]) -> list[str]:
+        """Each image read as one line."""
+        return [decoded.text for decoded in self.reader.read_line_images(list(images))]
