@@ -87,8 +87,14 @@ class LineConfig:
     min_ink_row: float = 0.5
     min_band_chars: float = 0.35  # slivers shorter than this are dropped
     min_band_rows: int = 2
-    split_factor: float = 1.7  # bands this many median heights tall are split ...
-    split_window: float = 0.3  # ... at the profile minimum within this many median heights of the pitch
+    split_factor: float = 1.7  # without a measured pitch: bands this many median heights tall are split ...
+    split_window: float = 0.3  # ... at the profile minimum within this many pitches of the expected cut
+    min_pitch_chars: float = 1.2  # the line pitch is searched between these many character heights
+    max_pitch_chars: float = 6.0
+    min_pitch_correlation: float = 0.2  # a weaker periodicity is no pitch
+    pitch_peak_share: float = 0.8  # the first autocorrelation peak this close to the best (not a harmonic)
+    pitch_split_factor: float = 1.5  # bands this many pitches tall hold more than one line
+    split_depth: float = 0.4  # a cut's row holds at most this share of the band's typical row ink
     member_min_chars: float = 0.25  # components this tall can choose a line's extent
     extend_chars: float = 1.0  # a line's box reaches at most this far beyond its band
     cluster_gap_chars: float = 2.0  # wider than a justified word space

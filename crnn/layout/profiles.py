@@ -45,24 +45,61 @@ def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     if not bands:
         return []
     median_height = float(np.median([b - a for a, b in bands]))
+    pitch = line_pitch(smooth, char_height, config)
+    reference, factor = (pitch, config.pitch_split_factor) if pitch else (median_height, config.split_factor)
     split: list[tuple[int, int]] = []
     for a, b in bands:
-        split.extend(_split_tall_band(smooth, a, b, median_height, config))
+        split.extend(_split_tall_band(smooth, a, b, reference, factor, config))
     return split
 
 
-def _split_tall_band(profile: np.ndarray, a: int, b: int, median_height: float,
+def line_pitch(profile: np.ndarray, char_height: float, config: LineConfig = LineConfig()) -> float | None:
+    """The line pitch in rows: the period of the profile, from its autocorrelation (``None`` if not periodic).
+
+    The first autocorrelation peak nearly as strong as the best is the pitch; later strong
+    peaks are its multiples. Lines that touch (tight leading, long descenders) still repeat
+    at the pitch, which the band heights alone do not show.
+    """
+    lo = max(2, int(config.min_pitch_chars * char_height))
+    hi = min(len(profile) // 2, int(np.ceil(config.max_pitch_chars * char_height)))
+    if char_height <= 0 or hi <= lo + 2:
+        return None
+    centred = profile - profile.mean()
+    spectrum = np.fft.rfft(centred, 2 * len(centred))
+    autocorrelation = np.fft.irfft(spectrum * np.conj(spectrum))[: hi + 2]
+    if autocorrelation[0] <= 0:
+        return None
+    autocorrelation /= autocorrelation[0]
+    window = autocorrelation[lo - 1 : hi + 2]
+    inner = window[1:-1]
+    peaks = np.flatnonzero((inner >= window[:-2]) & (inner >= window[2:]) & (inner > 0))
+    if not len(peaks):
+        return None
+    best = float(inner[peaks].max())
+    if best < config.min_pitch_correlation:
+        return None
+    first = int(peaks[np.argmax(inner[peaks] >= config.pitch_peak_share * best)])
+    return float(lo + first)
+
+
+def _split_tall_band(profile: np.ndarray, a: int, b: int, pitch: float, factor: float,
                      config: LineConfig) -> list[tuple[int, int]]:
+    """A band of several touching lines cut at the profile's minima near the expected cuts, where
+    the profile dips (a tall heading does not dip between its would-be lines)."""
     height = b - a
-    if height < config.split_factor * median_height or median_height <= 0:
+    if pitch <= 0 or height < factor * pitch:
         return [(a, b)]
-    parts = max(2, int(round(height / median_height)))
+    parts = max(2, int(round(height / pitch)))
+    typical = float(np.percentile(profile[a:b], 75))
     cuts = [a]
     for k in range(1, parts):
         expected = a + k * height / parts
-        lo = int(expected - config.split_window * median_height)
-        hi = int(expected + config.split_window * median_height)
-        lo, hi = max(a + 1, lo), min(b - 1, hi)
-        cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else int(expected))
+        lo = max(a + 1, int(expected - config.split_window * pitch))
+        hi = min(b - 1, int(expected + config.split_window * pitch))
+        if hi <= lo:
+            continue
+        cut = lo + int(np.argmin(profile[lo:hi]))
+        if profile[cut] <= config.split_depth * typical:
+            cuts.append(cut)
     cuts.append(b)
     return [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
