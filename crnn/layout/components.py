@@ -76,17 +76,21 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     speck = areas < max(c.min_speck_area, (c.speck_chars * char_height) ** 2)
     h, w = mask.shape
     illustrations: list[Box] = []
+    outlines: list[Box] = []
     for i in np.flatnonzero(big):
         x, y, bw, bh = stats[i, :4]
         if _is_thin(stats[i], char_height, c):
             continue
-        # a component as tall or wide as the page may be its border or an edge shadow, which only
-        # traces the sides of its box (and the box would take the page's text with it); a
-        # full-page picture fills its box with strokes
-        spans_page = bh > c.spans_height_fraction * h or bw > c.spans_width_fraction * w
-        if not spans_page or _occupancy(labels[y : y + bh, x : x + bw] == i + 1,
-                                        char_height) >= c.min_picture_occupancy:
-            illustrations.append(Box(int(x), int(y), int(x + bw), int(y + bh)))
+        box = Box(int(x), int(y), int(x + bw), int(y + bh))
+        # a picture fills its box with strokes; a page border, the curled edge of a photographed
+        # page or the table around it only traces the sides of its box (and the box would take
+        # the page's text with it), and so does a picture's frame
+        if _fills_like_a_picture(labels[y : y + bh, x : x + bw] == i + 1, char_height, c):
+            illustrations.append(box)
+        elif bh <= c.spans_height_fraction * h and bw <= c.spans_width_fraction * w:
+            outlines.append(box)
+    # an outline is a picture's frame when it meets a picture, and the page's edge when it only holds text
+    illustrations += [box for box in outlines if any(box.intersection_over_self(p) > 0 for p in illustrations)]
     illustrations = merge_boxes(illustrations, int(char_height))
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     # whatever touches the image border is the edge of the page or text cut off by the frame
@@ -165,6 +169,20 @@ def peel_strips(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, centroi
         stats = np.vstack([stats, np.array(added_stats, dtype=stats.dtype)])
         centroids = np.vstack([centroids, np.array(added_centroids)])
     return mask, labels, next_label, stats, centroids
+
+
+def _fills_like_a_picture(component: np.ndarray, char_height: float, config: ComponentConfig) -> bool:
+    """Whether a big component is a picture: its strokes fill its box, the middle too.
+
+    The dark table or background around a photographed page may also fill much of its box,
+    but only around the paper: the middle of its box is the page, with no ink of its own.
+    """
+    if _occupancy(component, char_height) < config.min_picture_occupancy:
+        return False
+    h, w = component.shape
+    dy, dx = int(h * config.middle_margin_fraction), int(w * config.middle_margin_fraction)
+    middle = component[dy : h - dy, dx : w - dx]
+    return middle.size > 0 and _occupancy(middle, char_height) >= config.min_picture_occupancy
 
 
 def _occupancy(component: np.ndarray, char_height: float) -> float:

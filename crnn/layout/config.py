@@ -55,9 +55,10 @@ class ComponentConfig:
     thin_ratio: float = 0.1  # ... or thinner than this fraction of its length
     peel_run_chars: float = 3.0  # the straight run that marks a rule's body
     peel_margin_chars: float = 0.5  # the body's ragged outline goes with it
-    spans_height_fraction: float = 0.8  # a component this tall or wide may be a page border ...
+    min_picture_occupancy: float = 0.2  # a big component is a picture if its strokes fill this share of its box
+    spans_height_fraction: float = 0.8  # an outline this tall or wide is the page's border, never a frame
     spans_width_fraction: float = 0.9
-    min_picture_occupancy: float = 0.3  # ... unless its strokes fill this share of its box
+    middle_margin_fraction: float = 0.25  # ... and of its middle (the box without this share on each side)
     border_chars: float = 0.5  # components this close to the image border are the page edge
     min_border: int = 3
     letter_min_chars: float = 0.6  # letters for the darkness statistics
