@@ -81,6 +81,18 @@ class SpreadConfig:
 
 
 @dataclass(frozen=True)
+class ColumnConfig:
+    """Columns and blocks by recursive X-Y cuts (``crnn.layout.columns``)."""
+
+    enabled: bool = True
+    cell_chars: float = 0.25  # the cut grid's cell, in character heights
+    min_gutter_chars: float = 1.5  # a gutter is wider than any word space ...
+    min_column_chars: float = 8.0  # ... and runs through a region at least this tall ...
+    min_side_ink_chars: float = 4.0  # ... between columns with this many character heights of inked rows
+    max_depth: int = 64
+
+
+@dataclass(frozen=True)
 class LineConfig:
     """Text lines from horizontal projection profiles."""
 
@@ -130,5 +142,6 @@ class LayoutConfig:
     char_height: CharHeightConfig = field(default_factory=CharHeightConfig)
     components: ComponentConfig = field(default_factory=ComponentConfig)
     spread: SpreadConfig = field(default_factory=SpreadConfig)
+    columns: ColumnConfig = field(default_factory=ColumnConfig)
     lines: LineConfig = field(default_factory=LineConfig)
     crop: CropConfig = field(default_factory=CropConfig)

@@ -17,11 +17,12 @@ from crnn.document import Box
 from crnn.imaging import LineGeometry, gray_percentiles, paper_background, rotate
 from crnn.io import ImageError, load_image
 from crnn.layout.binarize import binarize, binarize_with_levels
+from crnn.layout.columns import text_regions
 from crnn.layout.components import TextComponents, connected_components, estimate_char_height, text_components
 from crnn.layout.config import LayoutConfig
 from crnn.layout.deskew import back_mapper, estimate_skew
 from crnn.layout.lines import band_boxes, crop_line, group_blocks, near_any
-from crnn.layout.profiles import ink_counts, line_bands
+from crnn.layout.profiles import ink_counts, line_bands, line_pitch
 from crnn.layout.spread import find_gutter
 
 
@@ -43,6 +44,7 @@ class LayoutAnalysis:
     gutter_x: int | None
     profiles: list[np.ndarray] = field(default_factory=list)
     bands: list[list[tuple[int, int]]] = field(default_factory=list)
+    regions: list[Box] = field(default_factory=list)  # the columns and blocks the lines were found in
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,8 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
         if not components.mask[:, x_start:x_end].any():
             continue
         page_boxes.append(to_original(Box(x_start, 0, x_end, small.shape[0])))
-        lines = _page_lines(components, x_start, x_end, deskewed_full, brightness, scale, geometry, config,
-                            analysis)
-        for block_lines in group_blocks(lines, config.lines.block_gap_factor):
+        for block_lines in _page_lines(components, x_start, x_end, deskewed_full, brightness, scale, geometry,
+                                       config, analysis):
             block_box = block_lines[0][0]
             for box, _ in block_lines[1:]:
                 block_box = block_box.union(box)
@@ -158,25 +159,36 @@ def _measure(small: np.ndarray, config: LayoutConfig) -> tuple[float, float]:
 
 def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_full: np.ndarray,
                 brightness: np.ndarray, scale: float, geometry: LineGeometry, config: LayoutConfig,
-                analysis: LayoutAnalysis) -> list[tuple[Box, np.ndarray]]:
-    """The lines of one physical page (columns ``x_start:x_end`` of the analysis image): boxes on the
-    analysis scale with their crops, top to bottom."""
+                analysis: LayoutAnalysis) -> list[list[tuple[Box, np.ndarray]]]:
+    """The lines of one physical page (columns ``x_start:x_end`` of the analysis image), block by
+    block in reading order: boxes on the analysis scale with their crops, top to bottom."""
     char_height = components.char_height
     line_config = config.lines
-    profile = ink_counts(components.mask[:, x_start:x_end], axis=1)
-    bands = line_bands(profile, char_height, line_config)
-    analysis.profiles.append(profile)
-    analysis.bands.append(bands)
-    lines: list[tuple[Box, np.ndarray]] = []
-    in_range = (components.centroids[:, 0] >= x_start) & (components.centroids[:, 0] < x_end)
-    for box, parts in band_boxes(components.stats[in_range], components.centroids[in_range], bands, char_height,
-                                 line_config):
-        if (len(parts) <= line_config.loose_stroke_parts
-                and near_any(box, components.illustrations, line_config.loose_stroke_chars * char_height)):
-            continue  # a loose stroke beside a picture, not a one-character line
-        if box.width < line_config.min_aspect * box.height:
-            continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
-        crop = crop_line(deskewed_full, brightness, box, parts, scale, char_height, geometry, config.crop)
-        if crop is not None:
-            lines.append((box, crop))
-    return lines
+    page_mask = components.mask[:, x_start:x_end]
+    page_profile = ink_counts(page_mask, axis=1)
+    page_pitch = line_pitch(page_profile, char_height, line_config)
+    analysis.profiles.append(page_profile)
+    analysis.bands.append([])
+    blocks: list[list[tuple[Box, np.ndarray]]] = []
+    for region in text_regions(page_mask, char_height, config.columns):
+        region = Box(region.x0 + x_start, region.y0, region.x1 + x_start, region.y1)
+        analysis.regions.append(region)
+        profile = ink_counts(components.mask[region.y0:region.y1, region.x0:region.x1], axis=1)
+        pitch = line_pitch(profile, char_height, line_config) or page_pitch
+        bands = [(a + region.y0, b + region.y0) for a, b in line_bands(profile, char_height, line_config, pitch)]
+        analysis.bands[-1].extend(bands)
+        cx, cy = components.centroids[:, 0], components.centroids[:, 1]
+        inside = (cx >= region.x0) & (cx < region.x1) & (cy >= region.y0) & (cy < region.y1)
+        lines: list[tuple[Box, np.ndarray]] = []
+        for box, parts in band_boxes(components.stats[inside], components.centroids[inside], bands, char_height,
+                                     line_config):
+            if (len(parts) <= line_config.loose_stroke_parts
+                    and near_any(box, components.illustrations, line_config.loose_stroke_chars * char_height)):
+                continue  # a loose stroke beside a picture, not a one-character line
+            if box.width < line_config.min_aspect * box.height:
+                continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
+            crop = crop_line(deskewed_full, brightness, box, parts, scale, char_height, geometry, config.crop)
+            if crop is not None:
+                lines.append((box, crop))
+        blocks.extend(group_blocks(lines, line_config.block_gap_factor))
+    return blocks

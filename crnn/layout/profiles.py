@@ -25,13 +25,15 @@ def runs(on: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = LineConfig()) -> list[tuple[int, int]]:
+def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = LineConfig(),
+               pitch: float | None = None) -> list[tuple[int, int]]:
     """Row ranges [top, bottom) of text lines in a horizontal projection profile.
 
     Rows with (almost) any ink are text; blank rows separate lines. A band much
     taller than the median (lines whose descenders touch the next line's
     ascenders) is split at the profile minima near the expected line pitch, and
-    slivers shorter than ``min_band_chars`` character heights are dropped.
+    slivers shorter than ``min_band_chars`` character heights are dropped. ``pitch`` is the
+    line pitch if known (a short block takes its page's), else it is measured on ``profile``.
     """
     if profile.max() <= 0:
         return []
@@ -45,7 +47,7 @@ def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     if not bands:
         return []
     median_height = float(np.median([b - a for a, b in bands]))
-    pitch = line_pitch(smooth, char_height, config)
+    pitch = pitch or line_pitch(smooth, char_height, config)
     reference, factor = (pitch, config.pitch_split_factor) if pitch else (median_height, config.split_factor)
     split: list[tuple[int, int]] = []
     for a, b in bands:
