@@ -110,8 +110,8 @@ class LineConfig:
     split_depth: float = 0.4  # a cut's row holds at most this share of the band's typical row ink
     member_min_chars: float = 0.25  # components this tall can choose a line's extent
     extend_chars: float = 1.0  # a line's box reaches at most this far beyond its band
+    punctuation_gap_chars: float = 0.6  # marks this close to a line's ends belong to it
     cluster_gap_chars: float = 2.0  # wider than a justified word space
-    cluster_min_mass: float = 0.25  # of the heaviest cluster's ink
     letter_min_chars: float = 0.6  # a letter-shaped member ...
     letter_max_chars: float = 2.5
     letter_max_fill: float = 0.85  # ... is not a solid blob

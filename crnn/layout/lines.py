@@ -40,13 +40,31 @@ def band_boxes(stats: np.ndarray, centroids: np.ndarray, bands: list[tuple[int, 
         y0 = int(chosen[:, cv2.CC_STAT_TOP].min())
         x1 = int((chosen[:, cv2.CC_STAT_LEFT] + chosen[:, cv2.CC_STAT_WIDTH]).max())
         y1 = int((chosen[:, cv2.CC_STAT_TOP] + chosen[:, cv2.CC_STAT_HEIGHT]).max())
-        # i-dots, dashes and commas are too small to choose the line, but belong to it
+        # i-dots, hyphens, periods and commas are too small to choose the line, but belong to it,
+        # also where they end it (a line-end hyphen, a closing period) or open it (a quote)
         member_stats = stats[members]
-        centre_x = member_stats[:, cv2.CC_STAT_LEFT] + member_stats[:, cv2.CC_STAT_WIDTH] / 2
+        left = member_stats[:, cv2.CC_STAT_LEFT]
+        right = left + member_stats[:, cv2.CC_STAT_WIDTH]
+        x0, x1 = _reach_punctuation(left, right, x0, x1, config.punctuation_gap_chars * char_height)
+        centre_x = (left + right) / 2
         inside = member_stats[(centre_x >= x0) & (centre_x <= x1)]
         parts = np.column_stack([inside[:, 0], inside[:, 1], inside[:, 0] + inside[:, 2], inside[:, 1] + inside[:, 3]])
         boxes.append((Box(x0, max(y0, top - reach), x1, min(y1, bottom + reach)), parts))
     return boxes
+
+
+def _reach_punctuation(left: np.ndarray, right: np.ndarray, x0: int, x1: int, gap: float) -> tuple[int, int]:
+    """The extent [x0, x1] grown over the small marks that follow or precede it within ``gap``."""
+    changed = True
+    while changed:
+        changed = False
+        after = (left > x1) & (left <= x1 + gap)
+        if after.any():
+            x1, changed = int(right[after].max()), True
+        before = (right < x0) & (right >= x0 - gap)
+        if before.any():
+            x0, changed = int(left[before].min()), True
+    return x0, x1
 
 
 def near_any(box: Box, others: list[Box], distance: float) -> bool:
@@ -68,7 +86,8 @@ def _has_letter(stats: np.ndarray, char_height: float, config: LineConfig) -> bo
 def _main_cluster(stats: np.ndarray, char_height: float, config: LineConfig) -> np.ndarray | None:
     """The components of a band that form its text: clusters split at gaps wider than
     ``cluster_gap_chars`` character heights (wider than a justified word space), keeping those
-    with at least ``cluster_min_mass`` of the heaviest cluster's ink and a letter-sized member."""
+    with a letter-sized member. A short word after a wide gap is text however little ink it has;
+    a row of specks is not."""
     if len(stats) == 0:
         return None
     order = np.argsort(stats[:, cv2.CC_STAT_LEFT])
@@ -77,10 +96,7 @@ def _main_cluster(stats: np.ndarray, char_height: float, config: LineConfig) -> 
     gaps = stats[1:, cv2.CC_STAT_LEFT] - right_edges[:-1]
     cuts = np.flatnonzero(gaps > config.cluster_gap_chars * char_height) + 1
     clusters = np.split(stats, cuts)
-    masses = [float(c[:, cv2.CC_STAT_AREA].sum()) for c in clusters]
-    heaviest = max(masses)
-    kept = [c for c, m in zip(clusters, masses, strict=True)
-            if m >= config.cluster_min_mass * heaviest and _has_letter(c, char_height, config)]
+    kept = [c for c in clusters if _has_letter(c, char_height, config)]
     return np.concatenate(kept) if kept else None
 
 
