@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", type=Path, help="write one output file per image here")
     parser.add_argument("--low-confidence", type=float, default=0.5,
                         help="flag lines and words below this confidence in json/hocr (default: 0.5)")
+    parser.add_argument("--single-line", action="store_true",
+                        help="each image is one text line (a line crop): no layout, like tesseract --psm 7")
     parser.add_argument("--demo", action="store_true",
                         help="OCR a sample page the project renders itself, then the reference page if present")
     return parser
@@ -151,7 +153,7 @@ def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | No
     for image in progress:
         try:
             started = time.perf_counter()
-            result = reader.read(image, source=str(image))
+            result = reader.read(image, source=str(image), single_line=args.single_line)
             elapsed = time.perf_counter() - started
         except ImageError as exc:
             progress.write(f"error: {exc}", file=sys.stderr)

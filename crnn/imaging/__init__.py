@@ -1,7 +1,14 @@
 """Image processing shared by the layout and the synthetic data: grey-level statistics, paper flattening,
 rotation with box mapping, and the one framing of a text line that training and reading both use."""
 
-from crnn.imaging.framing import EmptyLineError, LineGeometry, framed_width, normalize_line, text_band
+from crnn.imaging.framing import (
+    EmptyLineError,
+    LineGeometry,
+    framed_width,
+    line_extent,
+    normalize_line,
+    text_band,
+)
 from crnn.imaging.geometry import rotate, rotation_matrix, transform_box, transform_corners
 from crnn.imaging.ops import (
     divide_by_paper,
@@ -21,6 +28,7 @@ __all__ = [
     "framed_width",
     "gray_percentiles",
     "ink_mask",
+    "line_extent",
     "normalize_line",
     "paper_background",
     "rotate",

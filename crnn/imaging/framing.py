@@ -98,17 +98,8 @@ def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -
 
     Raises ``EmptyLineError`` when the crop holds no ink.
     """
-    gray = flatten_illumination(to_gray(image), image.shape[0] // 2)
-    # the mask only locates the text: smoothing first keeps paper grain out of it
-    ink = ink_mask(cv2.GaussianBlur(gray, (3, 3), 0))
-    # specks of one or two pixels must not decide the band or the horizontal extent
-    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
-    if not ink.any():
-        raise EmptyLineError("no ink in line crop")
-    top, bottom = text_band(ink.sum(axis=1).astype(np.float32))
+    gray, (left, top, right, bottom) = _locate_text(image)
     band_height = bottom - top
-    columns = np.flatnonzero(ink[top:bottom].any(axis=0))
-    left, right = int(columns[0]), int(columns[-1]) + 1
 
     v_margin = int(round(geometry.vertical_margin * band_height))
     h_margin = int(round(geometry.horizontal_margin * band_height))
@@ -122,6 +113,25 @@ def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -
     interpolation = cv2.INTER_AREA if geometry.height < crop.shape[0] else cv2.INTER_CUBIC
     line = cv2.resize(crop, (width, geometry.height), interpolation=interpolation)
     return _stretch_contrast(line)
+
+
+def line_extent(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the text band that :func:`normalize_line` frames; ``EmptyLineError`` if no ink."""
+    return _locate_text(image)[1]
+
+
+def _locate_text(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The illumination-flattened gray image and the text band's extent in it."""
+    gray = flatten_illumination(to_gray(image), image.shape[0] // 2)
+    # the mask only locates the text: smoothing first keeps paper grain out of it
+    ink = ink_mask(cv2.GaussianBlur(gray, (3, 3), 0))
+    # specks of one or two pixels must not decide the band or the horizontal extent
+    ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
+    if not ink.any():
+        raise EmptyLineError("no ink in line crop")
+    top, bottom = text_band(ink.sum(axis=1).astype(np.float32))
+    columns = np.flatnonzero(ink[top:bottom].any(axis=0))
+    return gray, (int(columns[0]), top, int(columns[-1]) + 1, bottom)
 
 
 def framed_width(band_height: int, ink_width: int, geometry: LineGeometry) -> int:

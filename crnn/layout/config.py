@@ -137,6 +137,8 @@ class LayoutConfig:
 
     analysis_max_side: int = 2000  # pages are analysed at most this large; crops come from full resolution
     paper_percentile: int = 90  # the paper's grey level, for filling rotated corners
+    single_line_max_height: int = 200  # an image this low is one line unless the layout finds several ...
+    single_line_share: float = 0.5  # ... each this tall and long, relative to the image's main text band
     binarize: BinarizeConfig = field(default_factory=BinarizeConfig)
     deskew: DeskewConfig = field(default_factory=DeskewConfig)
     char_height: CharHeightConfig = field(default_factory=CharHeightConfig)

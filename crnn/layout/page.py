@@ -14,7 +14,15 @@ import cv2
 import numpy as np
 
 from crnn.document import Box
-from crnn.imaging import LineGeometry, gray_percentiles, paper_background, rotate
+from crnn.imaging import (
+    EmptyLineError,
+    LineGeometry,
+    gray_percentiles,
+    line_extent,
+    normalize_line,
+    paper_background,
+    rotate,
+)
 from crnn.io import ImageError, load_image
 from crnn.layout.binarize import binarize, binarize_with_levels
 from crnn.layout.columns import text_regions
@@ -88,18 +96,56 @@ class LayoutResult:
 
 
 def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = LayoutConfig(),
-                 geometry: LineGeometry = LineGeometry()) -> LayoutResult:
+                 geometry: LineGeometry = LineGeometry(), single_line: bool = False) -> LayoutResult:
     """Text lines of a page image in reading order, with boxes in original pixel coordinates and
     crops framed by ``geometry``.
 
     ``image`` is a uint8 grayscale or BGR array, or a file path or encoded bytes (decoded with
-    :func:`crnn.io.load_image`, which raises ``crnn.io.ImageError``).
+    :func:`crnn.io.load_image`, which raises ``crnn.io.ImageError``). With ``single_line`` the
+    image is one text line (no layout, like Tesseract's ``--psm 7``); an image no taller than
+    ``config.single_line_max_height`` in which the layout finds at most one line is read that
+    way too, so a pre-cut line crop yields its line.
     """
     gray = image if isinstance(image, np.ndarray) else load_image(image)
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise LayoutError("page image must be 8-bit grayscale or BGR")
+    if single_line:
+        return single_line_layout(gray, geometry)
+    result = _segment(gray, config, geometry)
+    if gray.shape[0] <= config.single_line_max_height:
+        whole = single_line_layout(gray, geometry)
+        if whole.lines:
+            band = whole.lines[0].box
+            # a line crop often holds slivers of its neighbours: only lines as tall and long as a
+            # good part of its main text band make it a page of several lines
+            full_lines = [line for line in result.lines if line.box.height >= config.single_line_share * band.height
+                          and line.box.width >= config.single_line_share * band.width]
+            if len(full_lines) <= 1:
+                return whole
+    return result
+
+
+def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry()) -> LayoutResult:
+    """The whole image as one text line: its text band's box and the framed crop (no lines if no ink)."""
+    height, width = gray.shape
+    analysis = LayoutAnalysis(gray, gray, np.zeros_like(gray, bool), np.zeros_like(gray, bool), 1.0, 0.0, 0.0, None)
+    if min(height, width) < 4:
+        return LayoutResult(width, height, 0.0, (), (), (), analysis)
+    try:
+        box = Box(*line_extent(gray))
+        crop = normalize_line(gray, geometry)
+    except EmptyLineError:
+        return LayoutResult(width, height, 0.0, (), (), (), analysis)
+    analysis.char_height = float(box.height)
+    page = Box(0, 0, width, height)
+    block = BlockRegion(box, (LineRegion(box, crop),))
+    return LayoutResult(width, height, 0.0, (block,), (page,), (), analysis)
+
+
+def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> LayoutResult:
+    """The layout proper: deskew, binarize, components, spread, columns, lines."""
     height, width = gray.shape
     if min(height, width) < 16:
         analysis = LayoutAnalysis(gray, gray, np.zeros_like(gray, bool), np.zeros_like(gray, bool), 1.0, 0.0, 0.0,

@@ -95,10 +95,11 @@ class PageReader:
         decoded = iter(self.recognize_lines(readable) if readable else [])
         return [next(decoded) if crop is not None else EMPTY_LINE for crop in crops]
 
-    def read(self, image: np.ndarray | str | Path | bytes, source: str = "") -> OcrResult:
-        """Lay out and read one page image (an array, a path or encoded bytes)."""
+    def read(self, image: np.ndarray | str | Path | bytes, source: str = "", single_line: bool = False) -> OcrResult:
+        """Lay out and read one page image (an array, a path or encoded bytes); with ``single_line``
+        the image is one text line and no layout is run."""
         started = time.perf_counter()
-        layout = segment_page(image, self.layout, self.recognizer.geometry)
+        layout = segment_page(image, self.layout, self.recognizer.geometry, single_line=single_line)
         laid_out = time.perf_counter()
         crops = layout.crops
         decoded = self.recognize_lines(crops) if crops else []
