@@ -46,7 +46,8 @@ class TextComponents:
 
 
 def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(), flat: np.ndarray | None = None,
-                    threshold: float = 255.0, char_config: CharHeightConfig = CharHeightConfig()) -> TextComponents:
+                    threshold: float = 255.0, char_config: CharHeightConfig = CharHeightConfig(),
+                    paper: np.ndarray | None = None) -> TextComponents:
     """The components that can be text, the character height, and illustration boxes.
 
     Components taller than ``big_chars`` character heights, or far wider than any
@@ -56,7 +57,8 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     also remove the small parts inside them: hatching, eyes, loose strokes. Given
     the flattened page and its threshold, components much paler than the page's
     letters (the frayed edge of a shadow, show-through from the other side) are
-    dropped too.
+    dropped too, and so is whatever lies where ``paper`` (a boolean map of the page's paper,
+    if given) says there is none: the table or the dark cloth around a photographed page.
     """
     c = config
     mask = mask.astype(bool, copy=False)
@@ -97,6 +99,10 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     edge = max(c.min_border, int(c.border_chars * char_height))  # deskewing moves the frame's edge inwards
     on_border = (left <= edge) | (top <= edge) | (left + widths >= w - edge) | (top + heights >= h - edge)
     keep = ~big & ~speck & ~on_border
+    if paper is not None:
+        cx = np.clip(centroids[:, 0].astype(np.int64), 0, w - 1)
+        cy = np.clip(centroids[:, 1].astype(np.int64), 0, h - 1)
+        keep &= paper[cy, cx]
     if flat is not None:
         ink_labels = labels[mask]  # background pixels carry label 0 and do not count
         darkness = np.bincount(ink_labels, weights=flat[mask].astype(np.float64), minlength=count)[1:]

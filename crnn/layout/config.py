@@ -66,6 +66,8 @@ class ComponentConfig:
     min_letters: int = 5
     pale_fraction: float = 0.6  # paler than this far from the letters' darkness to the threshold: not ink
     picture_margin_chars: float = 0.5  # loose strokes this close to a picture belong to it
+    paper_window_chars: float = 4.0  # the paper's local brightness, over this many character heights ...
+    min_paper_brightness: float = 0.45  # ... below this share of the page's paper: not paper (a dark surround)
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,9 @@ def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> 
     window = int(b.window_chars * rough_char_height) if rough_char_height else max(
         b.min_window, small.shape[0] // b.fallback_window_divisor)
     mask, flat, threshold = binarize_with_levels(small, window, b)
-    components = text_components(mask, config.components, flat, threshold, config.char_height)
+    paper_window = int(config.components.paper_window_chars * rough_char_height) if rough_char_height else window
+    on_paper = paper_background(small, paper_window) >= config.components.min_paper_brightness * paper
+    components = text_components(mask, config.components, flat, threshold, config.char_height, on_paper)
     char_height = components.char_height
     gutter = find_gutter(mask, config.spread) if char_height else None
     analysis = LayoutAnalysis(gray, small, mask, components.mask, scale, skew, char_height, gutter)
