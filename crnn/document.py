@@ -99,6 +99,7 @@ class Page:
     page_boxes: list[Box] = field(default_factory=list)  # one per physical page (two for a spread)
     illustration_boxes: list[Box] = field(default_factory=list)
     source: str = ""
+    rotation_degrees: int = 0  # the image was turned this far clockwise before reading; boxes refer to the turned image
 
     @property
     def lines(self) -> list[Line]:

@@ -21,6 +21,7 @@ def to_dict(page: Page, low_confidence: float = LOW_CONFIDENCE) -> dict[str, Any
         "width": page.width,
         "height": page.height,
         "skew_degrees": page.skew_degrees,
+        "rotation_degrees": page.rotation_degrees,
         "illustrations": [_box(b) for b in page.illustration_boxes],
         "blocks": [
             {
@@ -45,7 +46,8 @@ def to_dict(page: Page, low_confidence: float = LOW_CONFIDENCE) -> dict[str, Any
         ],
         "text": to_text(page),
         "confidence_meaning": "minimum per-character probability (greedy: max softmax over the "
-        "character's frames); boxes are [x0, y0, x1, y1] in image pixels",
+        "character's frames); boxes are [x0, y0, x1, y1] in image pixels, of the image turned "
+        "rotation_degrees clockwise",
     }
 
 

@@ -83,6 +83,22 @@ class SpreadConfig:
 
 
 @dataclass(frozen=True)
+class OrientationConfig:
+    """Pages turned by 90, 180 or 270 degrees (``crnn.layout.orientation``)."""
+
+    enabled: bool = True
+    trend_chars: float = 8.0  # profile oscillation is measured around a moving average this long
+    min_sideways_ratio: float = 1.5  # columns must oscillate this much more than rows to turn the page
+    blank_row_fraction: float = 0.02  # rows with less ink than this share of the densest separate lines
+    min_line_chars: float = 0.5
+    letter_min_chars: float = 0.3  # components counted for the asymmetry: descender dots to tall capitals
+    letter_max_chars: float = 2.5
+    strip_chars: float = 15.0  # the asymmetry is measured in vertical strips this wide
+    core_fraction: float = 0.5  # a line's core: rows with this share of its densest row
+    min_flip_ratio: float = 1.3  # descender ink must outweigh ascender ink this much to turn it over
+
+
+@dataclass(frozen=True)
 class ColumnConfig:
     """Columns and blocks by recursive X-Y cuts (``crnn.layout.columns``)."""
 
@@ -146,6 +162,7 @@ class LayoutConfig:
     char_height: CharHeightConfig = field(default_factory=CharHeightConfig)
     components: ComponentConfig = field(default_factory=ComponentConfig)
     spread: SpreadConfig = field(default_factory=SpreadConfig)
+    orientation: OrientationConfig = field(default_factory=OrientationConfig)
     columns: ColumnConfig = field(default_factory=ColumnConfig)
     lines: LineConfig = field(default_factory=LineConfig)
     crop: CropConfig = field(default_factory=CropConfig)

@@ -7,6 +7,7 @@ recognition pipeline (``crnn.pipeline``) turns a :class:`LayoutResult` into a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from crnn.layout.components import TextComponents, connected_components, estimat
 from crnn.layout.config import LayoutConfig
 from crnn.layout.deskew import back_mapper, estimate_skew
 from crnn.layout.lines import band_boxes, crop_line, group_blocks, near_any
+from crnn.layout.orientation import ascender_ratio, sideways
 from crnn.layout.profiles import ink_counts, line_bands, line_pitch
 from crnn.layout.spread import find_gutter
 
@@ -74,7 +76,9 @@ class BlockRegion:
 
 @dataclass(frozen=True)
 class LayoutResult:
-    """What the layout found on a page image: boxes in original pixel coordinates, blocks in reading order."""
+    """What the layout found on a page image: boxes in pixel coordinates of the image (turned
+    upright by ``rotation_degrees`` clockwise first, if it was lying on its side or upside
+    down), blocks in reading order."""
 
     width: int
     height: int
@@ -83,6 +87,7 @@ class LayoutResult:
     page_boxes: tuple[Box, ...]  # one per physical page (two for a spread)
     illustration_boxes: tuple[Box, ...]
     analysis: LayoutAnalysis
+    rotation_degrees: int = 0  # 0, 90, 180 or 270: how far the image was turned clockwise before the layout
 
     @property
     def lines(self) -> list[LineRegion]:
@@ -113,7 +118,7 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
         raise LayoutError("page image must be 8-bit grayscale or BGR")
     if single_line:
         return single_line_layout(gray, geometry)
-    result = _segment(gray, config, geometry)
+    result = _oriented_segment(gray, config, geometry)
     if gray.shape[0] <= config.single_line_max_height:
         whole = single_line_layout(gray, geometry)
         if whole.lines:
@@ -125,6 +130,26 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
             if len(full_lines) <= 1:
                 return whole
     return result
+
+
+def _oriented_segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> LayoutResult:
+    """The layout of the page turned upright: a page whose columns oscillate more than its rows is
+    turned a quarter clockwise, then one with more ink below its lines' cores than above is
+    turned over (``crnn.layout.orientation``)."""
+    result = _segment(gray, config, geometry)
+    o = config.orientation
+    if not o.enabled or not result.lines:
+        return result
+    turned = 0
+    char_height = result.analysis.char_height
+    if sideways(result.analysis.text_mask, char_height, o) < 1 / o.min_sideways_ratio:
+        gray, turned = np.ascontiguousarray(np.rot90(gray, -1)), 90
+        result = _segment(gray, config, geometry)
+        char_height = result.analysis.char_height
+    if char_height and ascender_ratio(result.analysis.text_mask, char_height, o) < 1 / o.min_flip_ratio:
+        gray, turned = np.ascontiguousarray(np.rot90(gray, 2)), turned + 180
+        result = _segment(gray, config, geometry)
+    return dataclasses.replace(result, rotation_degrees=turned) if turned else result
 
 
 def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry()) -> LayoutResult:

@@ -59,7 +59,7 @@ def build_page(layout: LayoutResult, decoded: list[Decoded], frame_px: int, marg
         if lines:
             blocks.append(Block(region_block.box, lines, region_block.page_index))
     page = Page(layout.width, layout.height, blocks, layout.skew_degrees, list(layout.page_boxes),
-                list(layout.illustration_boxes), source)
+                list(layout.illustration_boxes), source, layout.rotation_degrees)
     return page, tuple(kept)
 
 
