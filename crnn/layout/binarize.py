@@ -54,5 +54,7 @@ def binarize_with_levels(gray: np.ndarray, window: int,
     flat = flatten_page(gray, window)
     threshold, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = min(threshold, config.max_otsu_threshold)
-    ink = (flat < threshold) & sauvola(gray, window, config.sauvola_k, config.sauvola_range)
+    # Otsu's threshold is the last level of the dark class: on a bilevel scan it is the ink's own
+    # level, so the comparison must include it
+    ink = (flat <= threshold) & sauvola(gray, window, config.sauvola_k, config.sauvola_range)
     return ink, flat, float(threshold)

@@ -23,11 +23,12 @@ def connected_components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray,
         return cv2.connectedComponentsWithStatsWithAlgorithm(mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_GRANA)
 
 
-def estimate_char_height(stats: np.ndarray, page_height: int, config: CharHeightConfig = CharHeightConfig()) -> float:
-    """Median height of letter-sized connected components (0 if there are none)."""
+def estimate_char_height(stats: np.ndarray, page_size: int, config: CharHeightConfig = CharHeightConfig()) -> float:
+    """Median height of letter-sized connected components (0 if there are none); ``page_size`` is
+    the image's longer side (a low image of one or two lines still has letters)."""
     heights = stats[:, cv2.CC_STAT_HEIGHT]
     areas = stats[:, cv2.CC_STAT_AREA]
-    plausible = ((heights >= config.min_height) & (heights <= page_height / config.max_page_divisor)
+    plausible = ((heights >= config.min_height) & (heights <= page_size / config.max_page_divisor)
                  & (areas >= config.min_area))
     if plausible.sum() < config.min_components:
         return 0.0
@@ -64,7 +65,7 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     mask = mask.astype(bool, copy=False)
     count, labels, stats, centroids = connected_components(mask)
     stats, centroids = stats[1:], centroids[1:]
-    char_height = estimate_char_height(stats, mask.shape[0], char_config)
+    char_height = estimate_char_height(stats, max(mask.shape), char_config)
     if char_height == 0:
         return TextComponents(np.zeros_like(mask), 0.0, [], stats[:0], centroids[:0])
     big = _big(stats, char_height, c)

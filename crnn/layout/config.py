@@ -38,7 +38,7 @@ class CharHeightConfig:
     """The median height of letter-sized connected components."""
 
     min_height: int = 4
-    max_page_divisor: int = 12  # taller than the page height divided by this: not a letter
+    max_page_divisor: int = 12  # taller than the image's longer side divided by this: not a letter
     min_area: int = 12
     min_components: int = 5
 

@@ -58,10 +58,10 @@ def _reach_punctuation(left: np.ndarray, right: np.ndarray, x0: int, x1: int, ga
     changed = True
     while changed:
         changed = False
-        after = (left > x1) & (left <= x1 + gap)
+        after = (right > x1) & (left <= x1 + gap)
         if after.any():
             x1, changed = int(right[after].max()), True
-        before = (right < x0) & (right >= x0 - gap)
+        before = (left < x0) & (right >= x0 - gap)
         if before.any():
             x0, changed = int(left[before].min()), True
     return x0, x1

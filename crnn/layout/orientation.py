@@ -25,7 +25,7 @@ def profile_oscillation(profile: np.ndarray, window: int) -> float:
     difference from its own moving average over ``window``, relative to its mean."""
     if profile.size < 3 or profile.mean() <= 0:
         return 0.0
-    window = max(3, min(int(window) | 1, profile.size | 1))
+    window = min(max(3, int(window) | 1), profile.size - 1 + profile.size % 2)  # odd, and no longer than the profile
     smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
     trend = np.convolve(smooth, np.ones(window) / window, mode="same")
     return float(np.abs(smooth - trend).mean() / profile.mean())

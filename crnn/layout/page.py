@@ -227,7 +227,7 @@ def _measure(small: np.ndarray, config: LayoutConfig) -> tuple[float, float]:
     half_mask = binarize(half, max(b.min_window, half.shape[0] // b.fallback_window_divisor), b)
     skew = estimate_skew(half_mask, config.deskew)
     _, _, half_stats, _ = connected_components(half_mask)
-    return skew, 2 * estimate_char_height(half_stats[1:], half.shape[0], config.char_height)
+    return skew, 2 * estimate_char_height(half_stats[1:], max(half.shape), config.char_height)
 
 
 def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_full: np.ndarray,

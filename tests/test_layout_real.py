@@ -1,0 +1,231 @@
+"""The layout on what real pages show: columns, wide gaps, punctuation at line ends, page numbers,
+tight leading, bilevel scans, dark surrounds and page frames, rotated pages, single-line images.
+
+Pages are typeset here with a book font, so each test knows where every line and word is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from crnn.document import Box
+from crnn.layout import segment_page
+from crnn.synth.fonts import book_fonts
+
+WORDS = ("the", "of", "and", "to", "in", "that", "was", "his", "with", "as", "it", "for", "by", "which", "had",
+         "not", "be", "on", "this", "are", "from", "but", "they", "have", "were", "their", "been", "more",
+         "would", "there", "all", "when", "said", "them", "into", "some", "other", "could", "over", "only",
+         "than")
+
+
+@dataclass
+class Typeset:
+    """A page image and, for each printed line, its ink box."""
+
+    image: np.ndarray
+    lines: list[Box]
+
+
+@pytest.fixture(scope="module")
+def font() -> ImageFont.FreeTypeFont:
+    regular = [f for f in book_fonts() if f.style == "regular"]
+    return ImageFont.truetype(str(regular[0].path), 30)
+
+
+def _words(rng: np.random.Generator, count: int) -> str:
+    return " ".join(rng.choice(WORDS, count))
+
+
+def typeset(font, rows: list[list[tuple[int, str]]], size: tuple[int, int] = (1400, 1800), top: int = 120,
+            pitch: int = 44) -> Typeset:
+    """Each row is a list of (x, text) pieces printed on one baseline; returns the ink box of each row."""
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    boxes = []
+    for i, row in enumerate(rows):
+        y = top + i * pitch
+        box = None
+        for x, text in row:
+            draw.text((x, y), text, font=font, fill=0, anchor="ls")
+            x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font, anchor="ls")
+            piece = Box(x0, y0, x1, y1)
+            box = piece if box is None else box.union(piece)
+        if box is not None:
+            boxes.append(box)
+    pixels = np.asarray(image)
+    return Typeset(pixels, [_ink_box(pixels, box) for box in boxes])
+
+
+def _ink_box(pixels: np.ndarray, box: Box) -> Box:
+    """The inked extent inside a glyph box (the font's boxes include side bearings)."""
+    ink = pixels[box.y0 : box.y1, box.x0 : box.x1] < 128
+    ys, xs = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return Box(box.x0 + int(xs[0]), box.y0 + int(ys[0]), box.x0 + int(xs[-1]) + 1, box.y0 + int(ys[-1]) + 1)
+
+
+def _matches(found: list[Box], truth: list[Box], min_iou: float = 0.5) -> int:
+    return sum(any(t.iou(f) >= min_iou for f in found) for t in truth)
+
+
+def test_two_columns_are_read_column_by_column(font):
+    rng = np.random.default_rng(1)
+    rows = [[(100, _words(rng, 5)), (760, _words(rng, 5))] for _ in range(20)]
+    page = typeset(font, rows)
+    gutter = 730
+    lines = segment_page(page.image).lines
+    assert len(lines) == 40
+    assert all(line.box.x1 < gutter or line.box.x0 > gutter for line in lines)  # no line across the gutter
+    sides = [line.box.x0 > gutter for line in lines]
+    assert sides == [False] * 20 + [True] * 20  # the whole left column first
+
+
+def test_a_heading_across_two_columns_comes_before_them(font):
+    rng = np.random.default_rng(2)
+    rows = [[(400, "A HEADING OVER BOTH COLUMNS")], []] + [[(100, _words(rng, 5)), (760, _words(rng, 5))]
+                                                           for _ in range(12)]
+    lines = segment_page(typeset(font, rows).image).lines
+    assert len(lines) == 25
+    assert lines[0].box.x0 < 700 < lines[0].box.x1  # the heading spans the gutter and is read first
+    assert all(line.box.x1 < 730 for line in lines[1:13]) and all(line.box.x0 > 730 for line in lines[13:])
+
+
+def _full_line(rng: np.random.Generator, font, width: int) -> str:
+    text = _words(rng, 4)
+    while font.getlength(text) < width:
+        text += " " + str(rng.choice(WORDS))
+    return text
+
+
+def test_a_short_word_after_a_wide_gap_stays_on_its_line(font):
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(16):  # a paragraph; some lines end in a short word after a gap of three or four letters
+        if i % 3 == 0:
+            head = _full_line(rng, font, 640)
+            rows.append([(100, head), (100 + int(font.getlength(head)) + 90, "him.")])
+        else:
+            rows.append([(100, _full_line(rng, font, 800) + ".")])
+    page = typeset(font, rows)
+    lines = segment_page(page.image).lines
+    assert len(lines) == len(page.lines)
+    for truth, line in zip(page.lines, lines, strict=True):
+        assert line.box.x1 >= truth.x1 - 2, "the last word or the closing period was dropped"
+
+
+def test_line_end_hyphens_and_opening_quotes_belong_to_their_lines(font):
+    rng = np.random.default_rng(4)
+    rows = [[(100, "\u201c" + _words(rng, 6) + " exam-")] for _ in range(12)]
+    page = typeset(font, rows)
+    lines = segment_page(page.image).lines
+    assert len(lines) == 12
+    for truth, line in zip(page.lines, lines, strict=True):
+        assert line.box.x0 <= truth.x0 + 2 and line.box.x1 >= truth.x1 - 2
+
+
+def test_page_numbers_beside_a_running_head_and_alone_at_the_foot_are_lines(font):
+    rng = np.random.default_rng(5)
+    rows = [[(100, "THE STORY OF THE LAKES"), (1200, "47")], []]
+    rows += [[(100, _words(rng, 8))] for _ in range(20)]
+    rows += [[], [], [(680, "48")]]
+    page = typeset(font, rows)
+    lines = segment_page(page.image).lines
+    assert len(lines) == 22
+    assert lines[0].box.x1 >= page.lines[0].x1 - 2  # the number stays on the running head's line
+    last = lines[-1].box
+    assert last.iou(page.lines[-1]) >= 0.5  # the lone folio at the foot
+
+
+def test_lines_whose_descenders_touch_the_next_ascenders_are_separated(font):
+    rng = np.random.default_rng(6)
+    rows = [[(100, "gypsy jolly quip " + _words(rng, 5) + " bold")] for _ in range(24)]
+    page = typeset(font, rows, pitch=30)  # tighter than the type's ascender-to-descender height
+    lines = segment_page(page.image).lines
+    assert len(lines) == 24
+    assert _matches([line.box for line in lines], page.lines, 0.4) == 24
+
+
+def _page_with_text(font, seed: int, count: int = 24) -> Typeset:
+    rng = np.random.default_rng(seed)
+    return typeset(font, [[(100, _words(rng, 9))] for _ in range(count)])
+
+
+@pytest.mark.parametrize("mode", ["1", "P2", "P4"])
+def test_bilevel_and_palette_scans_keep_every_line(font, tmp_path, mode):
+    page = _page_with_text(font, 7)
+    image = Image.fromarray(page.image)
+    path = tmp_path / "scan.png"
+    if mode == "1":
+        image.point(lambda v: 255 if v > 128 else 0).convert("1").save(path)
+    else:  # a palette of 2 or 4 greys, as 2-bit scans are stored
+        levels = int(mode[1:])
+        image.quantize(levels).save(path)
+    assert Image.open(path).mode == mode[0]
+    lines = segment_page(path).lines
+    assert len(lines) == len(page.lines)
+
+
+def test_a_page_photographed_on_a_dark_table_gives_only_its_lines(font):
+    page = _page_with_text(font, 8, count=20)
+    h, w = page.image.shape
+    photo = np.full((h + 600, w + 600), 35, np.uint8)  # the table
+    photo += np.random.default_rng(0).integers(0, 25, photo.shape, dtype=np.uint8)  # its grain
+    photo[300 : 300 + h, 300 : 300 + w] = page.image
+    lines = segment_page(photo).lines
+    assert len(lines) == 20
+    assert all(line.box.x0 >= 300 and line.box.x1 <= 300 + w for line in lines)
+
+
+def test_text_inside_a_printed_frame_is_not_a_picture(font):
+    page = _page_with_text(font, 9, count=20)
+    framed = page.image.copy()
+    framed[80:84, 60:1300] = 0  # a frame that does not reach the page's edges
+    framed[1040:1044, 60:1300] = 0
+    framed[80:1044, 60:64] = 0
+    framed[80:1044, 1296:1300] = 0
+    result = segment_page(framed)
+    assert result.illustration_boxes == ()
+    assert len(result.lines) == 20
+
+
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_a_rotated_page_is_turned_upright(font, quarter_turns):
+    page = _page_with_text(font, 10)
+    rotated = np.ascontiguousarray(np.rot90(page.image, quarter_turns))  # counter-clockwise
+    result = segment_page(rotated)
+    assert result.rotation_degrees == 90 * quarter_turns
+    assert (result.width, result.height) == (page.image.shape[1], page.image.shape[0])
+    assert _matches([line.box for line in result.lines], page.lines) == len(page.lines)
+
+
+def test_an_upright_page_is_not_turned(font):
+    assert segment_page(_page_with_text(font, 11).image).rotation_degrees == 0
+
+
+@pytest.mark.parametrize("height", [24, 48, 96])
+def test_an_image_of_one_line_yields_that_line(font, height):
+    line = typeset(font, [[(20, "A pre-cut line of print, with punctuation.")]], size=(700, 60), top=42)
+    image = np.asarray(Image.fromarray(line.image).resize((int(700 * height / 60), height)))
+    result = segment_page(image)
+    assert len(result.lines) == 1
+    assert result.lines[0].box.width >= 0.8 * line.lines[0].width * height / 60
+
+
+def test_a_line_crop_with_slivers_of_its_neighbours_is_still_one_line(font):
+    rows = [[(20, "the line above")], [(20, "The line that was cut out")], [(20, "the line below it")]]
+    page = typeset(font, rows, size=(600, 200), top=30, pitch=44)
+    crop = page.image[page.lines[1].y0 - 14 : page.lines[1].y1 + 14]  # bits of the lines above and below
+    result = segment_page(crop)
+    assert len(result.lines) == 1
+    assert result.lines[0].box.width >= 0.9 * page.lines[1].width
+
+
+def test_forced_single_line_reads_any_image_as_one_line(font):
+    page = typeset(font, [[(20, "two lines of print")], [(20, "in one low image")]], size=(500, 110), top=40)
+    assert len(segment_page(page.image).lines) == 2
+    forced = segment_page(page.image, single_line=True).lines
+    assert len(forced) == 1 and forced[0].crop.shape[0] == 32
+    assert segment_page(np.full((40, 300), 255, np.uint8), single_line=True).lines == []
