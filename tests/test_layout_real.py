@@ -229,3 +229,18 @@ def test_forced_single_line_reads_any_image_as_one_line(font):
     forced = segment_page(page.image, single_line=True).lines
     assert len(forced) == 1 and forced[0].crop.shape[0] == 32
     assert segment_page(np.full((40, 300), 255, np.uint8), single_line=True).lines == []
+
+
+def test_a_title_in_large_type_is_a_line_not_a_picture(font):
+    title_font = ImageFont.truetype(font.path, 130)  # over four times the body's letters
+    rng = np.random.default_rng(14)
+    image = Image.new("L", (1400, 1600), 255)
+    draw = ImageDraw.Draw(image)
+    draw.text((150, 260), "RUDIMENTS", font=title_font, fill=0, anchor="ls")
+    title = draw.textbbox((150, 260), "RUDIMENTS", font=title_font, anchor="ls")
+    for i in range(20):
+        draw.text((100, 420 + 44 * i), _words(rng, 9), font=font, fill=0, anchor="ls")
+    result = segment_page(np.asarray(image))
+    assert result.illustration_boxes == ()
+    assert len(result.lines) == 21
+    assert result.lines[0].box.iou(Box(*title)) >= 0.6

@@ -69,10 +69,13 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     if char_height == 0:
         return TextComponents(np.zeros_like(mask), 0.0, [], stats[:0], centroids[:0])
     big = _big(stats, char_height, c)
-    strips = [i for i in np.flatnonzero(big) if _is_thin(stats[i], char_height, c)]
+    large = large_type(stats, big, char_height, c)
+    strips = [i for i in np.flatnonzero(big & ~large) if _is_thin(stats[i], char_height, c)]
     if strips:  # letters touching a rule or an edge shadow are set free
         mask, labels, count, stats, centroids = peel_strips(mask, labels, stats, centroids, strips, char_height, c)
+        large = np.concatenate([large, np.zeros(len(stats) - len(large), dtype=bool)])
         big = _big(stats, char_height, c)
+    big &= ~large
     heights = stats[:, cv2.CC_STAT_HEIGHT]
     widths = stats[:, cv2.CC_STAT_WIDTH]
     areas = stats[:, cv2.CC_STAT_AREA]
@@ -94,6 +97,14 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
             outlines.append(box)
     # an outline is a picture's frame when it meets a picture, and the page's edge when it only holds text
     illustrations += [box for box in outlines if any(box.intersection_over_self(p) > 0 for p in illustrations)]
+    # large letters touching a picture are pieces of it that happen to line up
+    margin = int(c.picture_margin_chars * char_height)
+    for i in np.flatnonzero(large):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        box = Box(x, y, x + bw, y + bh)
+        if any(box.grown(margin).intersection_over_self(p) > 0 for p in illustrations):
+            large[i], big[i] = False, True
+            illustrations.append(box)
     illustrations = merge_boxes(illustrations, int(char_height))
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     # whatever touches the image border is the edge of the page or text cut off by the frame
@@ -123,6 +134,44 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     lookup = np.zeros(count, dtype=bool)
     lookup[1:] = keep
     return TextComponents(np.take(lookup, labels), char_height, illustrations, stats[keep], centroids[keep])
+
+
+def large_type(stats: np.ndarray, big: np.ndarray, char_height: float,
+               config: ComponentConfig = ComponentConfig()) -> np.ndarray:
+    """Which big components are letters of a title or heading set in large type.
+
+    A big component is a large letter when it is letter-shaped (not much wider than tall,
+    neither a solid blob nor a hairline) and stands in a row with others of its height: at
+    least ``large_type_min_letters`` of them, each within ``large_type_gap`` of its own height
+    of the next, their middles level. A picture's pieces rarely line up like that.
+    """
+    x, y, w, h, area = (stats[:, i].astype(np.float64) for i in range(5))
+    fill = area / np.maximum(w * h, 1)
+    candidate = (big & (h <= config.large_type_max_chars * char_height) & (w <= config.large_type_max_aspect * h)
+                 & (w >= config.large_type_min_aspect * h)
+                 & (fill >= config.large_type_min_fill) & (fill <= config.large_type_max_fill))
+    found = np.zeros(len(stats), dtype=bool)
+    index = np.flatnonzero(candidate)
+    index = index[np.argsort(x[index])]
+    used: set[int] = set()
+    for start in index:
+        if int(start) in used:
+            continue
+        row = [int(start)]
+        for j in index:
+            j = int(j)
+            last = row[-1]
+            if j in used or j == last or x[j] < x[last]:
+                continue
+            level = abs((y[j] + h[j] / 2) - (y[last] + h[last] / 2)) <= config.large_type_level * h[last]
+            similar = abs(h[j] - h[last]) <= config.large_type_height_tolerance * h[last]
+            near = x[j] - (x[last] + w[last]) <= config.large_type_gap * h[last]
+            if level and similar and near:
+                row.append(j)
+        if len(row) >= config.large_type_min_letters:
+            found[row] = True
+            used.update(row)
+    return found
 
 
 def _big(stats: np.ndarray, char_height: float, config: ComponentConfig) -> np.ndarray:

@@ -73,14 +73,21 @@ def near_any(box: Box, others: list[Box], distance: float) -> bool:
     return any(grown.intersection_over_self(other) > 0 for other in others)
 
 
-def _has_letter(stats: np.ndarray, char_height: float, config: LineConfig) -> bool:
-    """True if a component is letter-shaped: letter height, at most a few letters wide, not a solid blob."""
+def _letters(stats: np.ndarray, char_height: float, config: LineConfig) -> np.ndarray:
+    """Which components are letter-shaped: letter height, at most a few letters wide, not a solid blob."""
     h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
     fill = stats[:, cv2.CC_STAT_AREA] / np.maximum(w * h, 1)
-    letter = ((h >= config.letter_min_chars * char_height) & (h <= config.letter_max_chars * char_height)
-              & (w <= config.letter_max_chars * char_height) & (fill < config.letter_max_fill))
-    return bool(letter.any())
+    return ((h >= config.letter_min_chars * char_height) & (h <= config.letter_max_chars * char_height)
+            & (w <= config.letter_max_chars * char_height) & (fill < config.letter_max_fill))
+
+
+def _large_letters(stats: np.ndarray, char_height: float, config: LineConfig) -> np.ndarray:
+    """Which components are taller than letters but shaped like them (a title's capitals)."""
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    return ((h > config.letter_max_chars * char_height) & (w <= config.large_letter_max_aspect * h)
+            & (w >= config.large_letter_min_aspect * h))
 
 
 def _main_cluster(stats: np.ndarray, char_height: float, config: LineConfig) -> np.ndarray | None:
@@ -96,7 +103,10 @@ def _main_cluster(stats: np.ndarray, char_height: float, config: LineConfig) -> 
     gaps = stats[1:, cv2.CC_STAT_LEFT] - right_edges[:-1]
     cuts = np.flatnonzero(gaps > config.cluster_gap_chars * char_height) + 1
     clusters = np.split(stats, cuts)
-    kept = [c for c in clusters if _has_letter(c, char_height, config)]
+    # a title in large type has no letter of body size, but a row of large ones
+    large_row = int(_large_letters(stats, char_height, config).sum()) >= config.large_letters_in_row
+    kept = [c for c in clusters if _letters(c, char_height, config).any()
+            or (large_row and _large_letters(c, char_height, config).any())]
     return np.concatenate(kept) if kept else None
 
 
