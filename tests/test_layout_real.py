@@ -244,3 +244,20 @@ def test_a_title_in_large_type_is_a_line_not_a_picture(font):
     assert result.illustration_boxes == ()
     assert len(result.lines) == 21
     assert result.lines[0].box.iou(Box(*title)) >= 0.6
+
+
+def test_a_printed_rule_parts_columns_set_closer_than_a_gutter(font):
+    rng = np.random.default_rng(15)
+    rows = []
+    for _ in range(18):
+        left = _full_line(rng, font, 520)
+        while font.getlength(left) > 580:
+            left = left.rsplit(" ", 1)[0]
+        rows.append([(100, left), (700, _words(rng, 5))])
+    page = typeset(font, rows)
+    image = page.image.copy()
+    image[80:920, 688:691] = 0  # the rule, closer to the text than any blank gutter would be
+    lines = segment_page(image).lines
+    assert len(lines) == 36
+    assert all(line.box.x1 < 689 or line.box.x0 > 689 for line in lines)
+    assert [line.box.x0 > 689 for line in lines] == [False] * 18 + [True] * 18

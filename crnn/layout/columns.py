@@ -11,6 +11,8 @@ order, which reads the same.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from crnn.document import Box
@@ -18,8 +20,13 @@ from crnn.layout.config import ColumnConfig
 from crnn.layout.profiles import runs
 
 
-def text_regions(mask: np.ndarray, char_height: float, config: ColumnConfig = ColumnConfig()) -> list[Box]:
-    """Boxes of the blocks of a text mask (one physical page), in reading order, in mask pixels."""
+def text_regions(mask: np.ndarray, char_height: float, config: ColumnConfig = ColumnConfig(),
+                 rules: list[Box] | None = None) -> list[Box]:
+    """Boxes of the blocks of a text mask (one physical page), in reading order, in mask pixels.
+
+    ``rules`` (vertical rules printed between columns, in mask pixels) part columns even where
+    a line of text runs into the gutter.
+    """
     if not mask.any() or char_height <= 0:
         return []
     cell = max(1, int(round(config.cell_chars * char_height)))
@@ -33,7 +40,9 @@ def text_regions(mask: np.ndarray, char_height: float, config: ColumnConfig = Co
         gap = max(1, int(np.ceil(config.min_gutter_chars * char_height / cell)))
         min_height = max(2, int(np.ceil(config.min_column_chars * char_height / cell)))
         side_ink = max(1, int(np.ceil(config.min_side_ink_chars * char_height / cell)))
-        leaves, _ = _cut(grid, 0, rows, 0, cols, gap, min_height, side_ink, depth=0, max_depth=config.max_depth)
+        separators = [(r.x0 // cell, -(-r.x1 // cell), r.y0 // cell, -(-r.y1 // cell)) for r in rules or []]
+        leaves, _ = _cut(grid, 0, rows, 0, cols, _Cuts(gap, min_height, side_ink, config.max_depth,
+                                                       config.rule_span_fraction, separators), depth=0)
     h, w = mask.shape
     return [Box(x0 * cell, y0 * cell, min(w, x1 * cell), min(h, y1 * cell))
             for y0, y1, x0, x1 in (leaf for leaf in leaves if leaf is not None)]
@@ -48,8 +57,20 @@ def _trim(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> tuple[int, in
     return y0 + int(ys[0]), y0 + int(ys[-1]) + 1, x0 + int(xs[0]), x0 + int(xs[-1]) + 1
 
 
-def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, gap: int, min_height: int,
-         side_ink: int, depth: int, max_depth: int) -> tuple[list[tuple[int, int, int, int]], bool]:
+@dataclass(frozen=True)
+class _Cuts:
+    """The cut rules in grid cells."""
+
+    gap: int
+    min_height: int
+    side_ink: int
+    max_depth: int
+    rule_span: float
+    rules: list[tuple[int, int, int, int]]  # x0, x1, y0, y1 of each vertical rule
+
+
+def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts,
+         depth: int) -> tuple[list[tuple[int, int, int, int]], bool]:
     """The blocks of a region in reading order, and whether a vertical cut was made inside it.
 
     Horizontal cuts that lead to no vertical cut are undone: the region stays one block, so a
@@ -59,23 +80,40 @@ def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, gap: int, min_hei
         return [], False
     y0, y1, x0, x1 = trimmed
     region = grid[y0:y1, x0:x1]
-    if depth >= max_depth:
+    if depth >= cuts.max_depth:
         return [trimmed], False
-    if y1 - y0 >= min_height:
+    split = _rule_split(region, y0, y1, x0, x1, cuts)
+    if split is None and y1 - y0 >= cuts.min_height:
         # a gutter has columns of text on both sides: a few lines' worth of inked rows each
-        gutters = [(a, b) for a, b in runs(~region.any(axis=0)) if b - a >= gap
-                   and region[:, :a].any(axis=1).sum() >= side_ink and region[:, b:].any(axis=1).sum() >= side_ink]
+        gutters = [(a, b) for a, b in runs(~region.any(axis=0)) if b - a >= cuts.gap
+                   and region[:, :a].any(axis=1).sum() >= cuts.side_ink
+                   and region[:, b:].any(axis=1).sum() >= cuts.side_ink]
         if gutters:
-            a, b = max(gutters, key=lambda r: r[1] - r[0])
-            left, _ = _cut(grid, y0, y1, x0, x0 + a, gap, min_height, side_ink, depth + 1, max_depth)
-            right, _ = _cut(grid, y0, y1, x0 + b, x1, gap, min_height, side_ink, depth + 1, max_depth)
-            return left + right, True
+            split = max(gutters, key=lambda r: r[1] - r[0])
+    if split is not None:
+        a, b = split
+        left, _ = _cut(grid, y0, y1, x0, x0 + a, cuts, depth + 1)
+        right, _ = _cut(grid, y0, y1, x0 + b, x1, cuts, depth + 1)
+        return left + right, True
     blank_rows = runs(~region.any(axis=1))
     if not blank_rows:
         return [trimmed], False
     a, b = max(blank_rows, key=lambda r: r[1] - r[0])
-    top, top_cut = _cut(grid, y0, y0 + a, x0, x1, gap, min_height, side_ink, depth + 1, max_depth)
-    bottom, bottom_cut = _cut(grid, y0 + b, y1, x0, x1, gap, min_height, side_ink, depth + 1, max_depth)
+    top, top_cut = _cut(grid, y0, y0 + a, x0, x1, cuts, depth + 1)
+    bottom, bottom_cut = _cut(grid, y0 + b, y1, x0, x1, cuts, depth + 1)
     if not (top_cut or bottom_cut):
         return [trimmed], False
     return top + bottom, True
+
+
+def _rule_split(region: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts) -> tuple[int, int] | None:
+    """A printed vertical rule running through most of the region, with text on both sides of it."""
+    for rx0, rx1, ry0, ry1 in cuts.rules:
+        if not (x0 < rx0 and rx1 < x1):
+            continue
+        if min(y1, ry1) - max(y0, ry0) < cuts.rule_span * (y1 - y0):
+            continue
+        a, b = rx0 - x0, rx1 - x0
+        if region[:, :a].any() and region[:, b:].any():
+            return a, b
+    return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -44,6 +44,7 @@ class TextComponents:
     illustrations: list[Box]
     stats: np.ndarray  # cv2 connected-component stats of the text components
     centroids: np.ndarray
+    vertical_rules: list[Box] = field(default_factory=list)  # printed rules between columns
 
 
 def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(), flat: np.ndarray | None = None,
@@ -71,6 +72,8 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     big = _big(stats, char_height, c)
     large = large_type(stats, big, char_height, c)
     strips = [i for i in np.flatnonzero(big & ~large) if _is_thin(stats[i], char_height, c)]
+    rules = [Box(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh in (stats[i, :4] for i in strips)
+             if bh >= c.rule_min_chars * char_height and bw <= c.thin_chars * char_height]
     if strips:  # letters touching a rule or an edge shadow are set free
         mask, labels, count, stats, centroids = peel_strips(mask, labels, stats, centroids, strips, char_height, c)
         large = np.concatenate([large, np.zeros(len(stats) - len(large), dtype=bool)])
@@ -133,7 +136,9 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
         keep &= ~inside
     lookup = np.zeros(count, dtype=bool)
     lookup[1:] = keep
-    return TextComponents(np.take(lookup, labels), char_height, illustrations, stats[keep], centroids[keep])
+    rules = [r for r in rules if not any(r.intersection_over_self(p) > 0 for p in illustrations)]
+    return TextComponents(np.take(lookup, labels), char_height, illustrations, stats[keep], centroids[keep],
+                          rules)
 
 
 def large_type(stats: np.ndarray, big: np.ndarray, char_height: float,

@@ -53,6 +53,7 @@ class ComponentConfig:
     min_speck_area: int = 3
     thin_chars: float = 1.5  # a big component thinner than this is a rule or an edge, not a picture
     thin_ratio: float = 0.1  # ... or thinner than this fraction of its length
+    rule_min_chars: float = 6.0  # a thin vertical stroke this tall is a rule that may part columns
     peel_run_chars: float = 3.0  # the straight run that marks a rule's body
     peel_margin_chars: float = 0.5  # the body's ragged outline goes with it
     min_picture_occupancy: float = 0.2  # a big component is a picture if its strokes fill this share of its box
@@ -116,6 +117,7 @@ class ColumnConfig:
     min_gutter_chars: float = 1.5  # a gutter is wider than any word space ...
     min_column_chars: float = 8.0  # ... and runs through a region at least this tall ...
     min_side_ink_chars: float = 4.0  # ... between columns with this many character heights of inked rows
+    rule_span_fraction: float = 0.9  # a vertical rule parts a region it runs through this much of
     max_depth: int = 64
 
 

@@ -243,7 +243,9 @@ def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_f
     analysis.profiles.append(page_profile)
     analysis.bands.append([])
     blocks: list[list[tuple[Box, np.ndarray]]] = []
-    for region in text_regions(page_mask, char_height, config.columns):
+    rules = [Box(r.x0 - x_start, r.y0, r.x1 - x_start, r.y1) for r in components.vertical_rules
+             if x_start <= r.x0 and r.x1 <= x_end]
+    for region in text_regions(page_mask, char_height, config.columns, rules):
         region = Box(region.x0 + x_start, region.y0, region.x1 + x_start, region.y1)
         analysis.regions.append(region)
         profile = ink_counts(components.mask[region.y0:region.y1, region.x0:region.x1], axis=1)
