@@ -6,7 +6,8 @@ Sections:
   train      training samples per second of the configured model on synthetic batches, parameter count
   inference  recognizer lines per second, batched, on normalized line crops
   decoders   greedy vs beam search (numpy prefix beam, keras.ops.ctc_decode): CER and speed
-  layout     layout analysis time for the reference page on one core
+  layout     layout analysis time on one core: the reference page, and a 2-megapixel page with and
+             without the column cuts and the orientation test
   layout_pages  line recall/precision at IoU >= 0.5 on 60 generated pages (seeds 0-59)
   page       whole-process wall time and peak memory for one page, ours vs `tesseract IMG stdout`
 
@@ -168,24 +169,43 @@ def bench_layout_pages(seeds: range = range(60)) -> dict:
             "lines_inside_illustrations": score.lines_inside_illustrations}
 
 
-def bench_layout(repeats: int = 30) -> dict:
-    import cv2
-
-    from crnn.io import load_image
-    from crnn.layout import segment_page
-
-    cv2.setNumThreads(1)
-    gray = load_image(REFERENCE)
-    segment_page(gray)
+def _median_ms(function, repeats: int) -> tuple[float, float]:
+    function()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        segment_page(gray)
+        function()
         times.append(time.perf_counter() - started)
     times.sort()
+    return round(1000 * times[len(times) // 2], 1), round(1000 * times[0], 1)
+
+
+def bench_layout(repeats: int = 30) -> dict:
+    import dataclasses
+
+    import cv2
+
+    from crnn.io import load_image
+    from crnn.layout import LayoutConfig, segment_page
+    from crnn.layout.config import ColumnConfig, OrientationConfig
+    from crnn.synth.pages import PageGenerator
+
+    cv2.setNumThreads(1)
+    gray = load_image(REFERENCE)
+    median, fastest = _median_ms(lambda: segment_page(gray), repeats)
     # the median is the figure; the fastest run shows how much of it is the machine's jitter
-    return {"reference_page_ms_median": round(1000 * times[len(times) // 2], 1),
-            "reference_page_ms_fastest": round(1000 * times[0], 1), "runs": repeats, "threads": 1}
+    result = {"reference_page_ms_median": median, "reference_page_ms_fastest": fastest, "runs": repeats, "threads": 1}
+    # a generated page scaled to two megapixels, with and without the column cuts and the orientation test
+    page = PageGenerator(3).generate(two_pages=False).image
+    factor = (2_000_000 / page.size) ** 0.5
+    page = cv2.resize(page, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    full = LayoutConfig()
+    no_columns = dataclasses.replace(full, columns=ColumnConfig(enabled=False))
+    neither = dataclasses.replace(no_columns, orientation=OrientationConfig(enabled=False))
+    result["two_megapixel_page"] = f"{page.shape[1]}x{page.shape[0]}"
+    for name, config in (("all", full), ("without_columns", no_columns), ("without_columns_or_orientation", neither)):
+        result[f"two_megapixel_ms_{name}"] = _median_ms(lambda c=config: segment_page(page, c), repeats)[0]
+    return result
 
 
 def _timed_process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:

@@ -101,8 +101,6 @@ class OrientationConfig:
     min_sideways_ratio: float = 1.5  # columns must oscillate this much more than rows to turn the page
     blank_row_fraction: float = 0.02  # rows with less ink than this share of the densest separate lines
     min_line_chars: float = 0.5
-    letter_min_chars: float = 0.3  # components counted for the asymmetry: descender dots to tall capitals
-    letter_max_chars: float = 2.5
     strip_chars: float = 15.0  # the asymmetry is measured in vertical strips this wide
     core_fraction: float = 0.5  # a line's core: rows with this share of its densest row
     min_flip_ratio: float = 1.3  # descender ink must outweigh ascender ink this much to turn it over

@@ -13,7 +13,6 @@ Two measurements on a binarized page, both independent of the recognizer:
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from crnn.layout.config import OrientationConfig
@@ -34,17 +33,16 @@ def profile_oscillation(profile: np.ndarray, window: int) -> float:
 def ascender_ratio(mask: np.ndarray, char_height: float, config: OrientationConfig = OrientationConfig()) -> float:
     """Ink above the x-height cores of the mask's lines over the ink below them (1.0 if unknown).
 
-    The mask (deskewed text) is measured in vertical strips a few words wide, so the lines of
-    neighbouring columns do not blur each other's cores. In each strip every run of inked rows
+    The mask (the page's deskewed text, pictures and specks removed) is measured in vertical
+    strips a few words wide, so the lines of neighbouring columns do not blur each other's cores. In each strip every run of inked rows
     is a line (or a few touching lines); its core is the run of rows holding at least
     ``core_fraction`` of its densest row.
     """
-    letters = letter_mask(mask, char_height, config)
     strip = max(8, int(config.strip_chars * char_height))
     min_rows = max(2, int(config.min_line_chars * char_height))
     above = below = 0.0
-    for x in range(0, letters.shape[1], strip):
-        profile = ink_counts(letters[:, x : x + strip], axis=1)
+    for x in range(0, mask.shape[1], strip):
+        profile = ink_counts(mask[:, x : x + strip], axis=1)
         if profile.max() <= 0:
             continue
         for top, bottom in runs(profile > config.blank_row_fraction * profile.max()):
@@ -55,16 +53,6 @@ def ascender_ratio(mask: np.ndarray, char_height: float, config: OrientationConf
             above += float(band[: core[0]].sum())
             below += float(band[core[-1] + 1 :].sum())
     return (above + 1.0) / (below + 1.0)
-
-
-def letter_mask(mask: np.ndarray, char_height: float, config: OrientationConfig = OrientationConfig()) -> np.ndarray:
-    """The mask without what is not letter-sized (pictures, rules, specks), which would blur the asymmetry."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(mask).view(np.uint8), connectivity=8)
-    heights, widths = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]
-    letter = ((heights >= config.letter_min_chars * char_height) & (heights <= config.letter_max_chars * char_height)
-              & (widths <= config.letter_max_chars * char_height))
-    letter[0] = False
-    return letter[labels]
 
 
 def sideways(mask: np.ndarray, char_height: float, config: OrientationConfig = OrientationConfig()) -> float:
