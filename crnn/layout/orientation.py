@@ -34,9 +34,9 @@ def ascender_ratio(mask: np.ndarray, char_height: float, config: OrientationConf
     """Ink above the x-height cores of the mask's lines over the ink below them (1.0 if unknown).
 
     The mask (the page's deskewed text, pictures and specks removed) is measured in vertical
-    strips a few words wide, so the lines of neighbouring columns do not blur each other's cores. In each strip every run of inked rows
-    is a line (or a few touching lines); its core is the run of rows holding at least
-    ``core_fraction`` of its densest row.
+    strips a few words wide, so the lines of neighbouring columns do not blur each other's cores.
+    In each strip every run of inked rows is a line (or a few touching lines); its core is the
+    run of rows holding at least ``core_fraction`` of its densest row.
     """
     strip = max(8, int(config.strip_chars * char_height))
     min_rows = max(2, int(config.min_line_chars * char_height))
