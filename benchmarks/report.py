@@ -22,6 +22,8 @@ SECTIONS = {
     "layout_pages": ("line recall and precision at IoU >= 0.5 on generated pages",
                      "benchmarks/run_all.py layout_pages"),
     "page": ("whole process for one page, ours and `tesseract IMG stdout`", "benchmarks/run_all.py page"),
+    "real_pages": ("real pages of ../shared/devset/eval, ours beside tesseract in the same run (folded CER, raw "
+                   "CER, WER, line recall, seconds per item)", "benchmarks/run_all.py real_pages"),
     "webapp_load": ("20 clients posting the reference page to the web app", "benchmarks/load_webapp.py"),
 }
 
@@ -40,6 +42,21 @@ def _machine(machine: dict | None) -> str:
             f"Keras backend {machine.get('backend', '?')}, Python {machine.get('python', '?')}")
 
 
+def _real_pages_table(entry: dict) -> list[str]:
+    def cell(figures: dict | None) -> str:
+        if not figures:
+            return "-"
+        return (f"{100 * figures['cer_folded']:.2f}% ({100 * figures['cer_raw']:.2f}%) / {100 * figures['wer']:.1f}% "
+                f"/ {100 * figures['line_recall']:.1f}% / {figures['seconds_per_item']:.2f} s")
+
+    out = [f"Engines: {', '.join(entry.get('engines', []))}. Each cell: CER folded (raw) / WER / line recall / "
+           "seconds per item.", "", "| folder | mode | items | ours | tesseract |", "| --- | --- | --- | --- | --- |"]
+    for name, folder in entry["folders"].items():
+        out.append(f"| {name} | {folder['mode']} | {folder['items']} | {cell(folder.get('ours'))} | "
+                   f"{cell(folder.get('tesseract'))} |")
+    return [*out, ""]
+
+
 def render(results: dict) -> str:
     """The Markdown page for a results mapping (one entry per benchmark section)."""
     out = ["# Measured figures", "",
@@ -50,8 +67,11 @@ def render(results: dict) -> str:
         what, command = SECTIONS.get(section, (section, "unknown"))
         entry = dict(entry)
         machine, date = entry.pop("machine", None), entry.pop("date", "?")
-        out += [f"## {section}: {what}", "", f"`{command}`, {date}, on {_machine(machine)}.", "",
-                "| figure | value |", "| --- | --- |"]
+        out += [f"## {section}: {what}", "", f"`{command}`, {date}, on {_machine(machine)}.", ""]
+        if section == "real_pages":
+            out += _real_pages_table(entry)
+            continue
+        out += ["| figure | value |", "| --- | --- |"]
         out += [f"| {key} | {value} |" for key, value in _flatten(entry)]
         out.append("")
     return "\n".join(out)

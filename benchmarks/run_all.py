@@ -9,6 +9,7 @@ Sections:
   layout     layout analysis time on one core: the reference page, and a 2-megapixel page with and
              without the column cuts and the orientation test
   layout_pages  line recall/precision at IoU >= 0.5 on 60 generated pages (seeds 0-59)
+  real_pages    CER/WER and line recall per folder of ../shared/devset/eval, ours beside tesseract (make eval-real)
   page       whole-process wall time and peak memory for one page, ours vs `tesseract IMG stdout`
 
 Results are printed and written to benchmarks/results.json (one entry per section, with the machine).
@@ -208,6 +209,27 @@ def bench_layout(repeats: int = 30) -> dict:
     return result
 
 
+def bench_real_pages() -> dict:
+    """`make eval-real`'s evaluation of ../shared/devset/eval, ours beside tesseract, summarized per folder."""
+    from crnn.cli.evaluate import main as evaluate
+
+    devset = ROOT.parent / "shared" / "devset" / "eval"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "results.json"
+        folders = sorted(str(p) for p in devset.iterdir() if p.is_dir())
+        evaluate([*folders, "--omits-first-line", "dp_*", "--json", str(out)])
+        data = json.loads(out.read_text(encoding="utf-8"))
+    summary = {}
+    for folder in data["folders"]:
+        summary[folder["folder"]] = {"mode": folder["mode"], "items": folder["items"], **{
+            ("ours" if e["engine"].startswith("crnn") else "tesseract"): {
+                "cer_folded": round(e["cer"], 4), "cer_raw": round(e["cer_raw"], 4), "wer": round(e["wer"], 4),
+                "line_recall": round(e["line_recall"], 4),
+                "seconds_per_item": round(e["seconds"] / max(len(e["items"]), 1), 3)}
+            for e in folder["engines"]}}
+    return {"engines": data["engines"], "folders": summary}
+
+
 def _timed_process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (MB) of a command, via GNU time if present, else wall time only."""
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
@@ -243,7 +265,7 @@ def bench_page(checkpoint: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = ("synth", "train", "inference", "decoders", "layout", "layout_pages", "page")
+    sections = ("synth", "train", "inference", "decoders", "layout", "layout_pages", "page", "real_pages")
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(sections)} (default: all)")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     args = parser.parse_args(argv)
@@ -260,9 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         if section in ("layout", "page") and not REFERENCE.is_file():
             print(f"{section}: skipped ({REFERENCE} not found)")
             continue
+        if section == "real_pages" and not (ROOT.parent / "shared" / "devset" / "eval").is_dir():
+            print(f"{section}: skipped (../shared/devset/eval not found)")
+            continue
         runner = {"synth": bench_synth, "train": bench_train, "layout": bench_layout,
                   "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint),
-                  "decoders": lambda: bench_decoders(args.checkpoint), "layout_pages": bench_layout_pages}
+                  "decoders": lambda: bench_decoders(args.checkpoint), "layout_pages": bench_layout_pages,
+                  "real_pages": bench_real_pages}
         result = runner[section]()
         results[section] = {**result, "machine": machine, "date": time.strftime("%Y-%m-%d")}
         print(f"{section}: {json.dumps(result)}", flush=True)

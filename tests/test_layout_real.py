@@ -261,3 +261,21 @@ def test_a_printed_rule_parts_columns_set_closer_than_a_gutter(font):
     lines = segment_page(image).lines
     assert len(lines) == 36
     assert [(line.box.x0 + line.box.x1) / 2 > 689 for line in lines] == [False] * 18 + [True] * 18
+
+
+def test_touching_lines_are_parted_on_a_page_of_mixed_spacing(font):
+    rng = np.random.default_rng(16)
+    image = Image.new("L", (1400, 1800), 255)
+    draw = ImageDraw.Draw(image)
+    y = 120
+    for _ in range(8):  # double spaced
+        draw.text((100, y), _words(rng, 8), font=font, fill=0, anchor="ls")
+        y += 88
+    for _ in range(4):  # a quotation set solid: descenders meet the next line's ascenders
+        draw.text((160, y), "gypsy jolly quip " + _words(rng, 4) + " bold", font=font, fill=0, anchor="ls")
+        y += 30
+    y += 60
+    for _ in range(8):
+        draw.text((100, y), _words(rng, 8), font=font, fill=0, anchor="ls")
+        y += 88
+    assert len(segment_page(np.asarray(image)).lines) == 20

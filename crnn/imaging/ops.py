@@ -95,4 +95,6 @@ def ink_mask(gray: np.ndarray, min_contrast: int = 24) -> np.ndarray:
     if high - low < min_contrast:
         return np.zeros(gray.shape, dtype=bool)
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return gray <= threshold  # Otsu's threshold belongs to the dark class (a bilevel image's ink level)
+    ink = gray < threshold
+    # on a bilevel image Otsu's threshold is the ink's own level, below which nothing lies
+    return ink if ink.any() else gray <= threshold

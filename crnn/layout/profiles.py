@@ -49,9 +49,15 @@ def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     median_height = float(np.median([b - a for a, b in bands]))
     pitch = pitch or line_pitch(smooth, char_height, config)
     reference, factor = (pitch, config.pitch_split_factor) if pitch else (median_height, config.split_factor)
+    # a page may mix spacings (a single-spaced quotation in a double-spaced letter): a band far
+    # taller than one line of type is also cut at its dips, whatever the page's pitch
+    line_height = config.line_height_chars * char_height
     split: list[tuple[int, int]] = []
     for a, b in bands:
-        split.extend(_split_tall_band(smooth, a, b, reference, factor, config))
+        parts = _split_tall_band(smooth, a, b, reference, factor, config)
+        if len(parts) == 1 and b - a >= config.max_line_chars * char_height:
+            parts = _split_tall_band(smooth, a, b, line_height, config.pitch_split_factor, config)
+        split.extend(parts)
     return split
 
 
