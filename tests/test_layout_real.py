@@ -279,3 +279,25 @@ def test_touching_lines_are_parted_on_a_page_of_mixed_spacing(font):
         draw.text((100, y), _words(rng, 8), font=font, fill=0, anchor="ls")
         y += 88
     assert len(segment_page(np.asarray(image)).lines) == 20
+
+
+def test_columns_split_by_a_caption_in_the_gutter_are_still_read_column_by_column(font):
+    rng = np.random.default_rng(17)
+    image = Image.new("L", (1500, 1500), 255)
+    draw = ImageDraw.Draw(image)
+    small = ImageFont.truetype(font.path, 24)
+    for i in range(22):
+        y = 120 + 44 * i + (30 if i >= 8 else 0) + (30 if i >= 13 else 0)  # paragraph breaks around the caption
+        wrapped = 8 <= i <= 12  # the columns give way to a caption set across the gutter
+        left = _words(rng, 3) if wrapped else _full_line(rng, font, 560)
+        while font.getlength(left) > 600:
+            left = left.rsplit(" ", 1)[0]
+        draw.text((100, y), left, font=font, fill=0, anchor="ls")
+        draw.text((1000 if wrapped else 760, y), _words(rng, 3 if wrapped else 5), font=font, fill=0, anchor="ls")
+    for i, text in enumerate(("THE CAPTION OF A", "PICTURE SET OVER", "THE GUTTER, ACROSS", "BOTH COLUMNS")):
+        draw.text((620, 120 + 44 * 8 + 40 + 40 * i), text, font=small, fill=0, anchor="ls")
+    lines = segment_page(np.asarray(image)).lines
+    sides = ["left" if line.box.x0 < 300 else "right" if line.box.x0 > 740 else "caption" for line in lines]
+    body = [side for side in sides if side != "caption"]
+    assert body == ["left"] * 22 + ["right"] * 22
+    assert sides.count("caption") == 4

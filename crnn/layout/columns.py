@@ -44,8 +44,61 @@ def text_regions(mask: np.ndarray, char_height: float, config: ColumnConfig = Co
         leaves, _ = _cut(grid, 0, rows, 0, cols, _Cuts(gap, min_height, side_ink, config.max_depth,
                                                        config.rule_span_fraction, separators), depth=0)
     h, w = mask.shape
-    return [Box(x0 * cell, y0 * cell, min(w, x1 * cell), min(h, y1 * cell))
-            for y0, y1, x0, x1 in (leaf for leaf in leaves if leaf is not None)]
+    boxes = [Box(x0 * cell, y0 * cell, min(w, x1 * cell), min(h, y1 * cell))
+             for y0, y1, x0, x1 in (leaf for leaf in leaves if leaf is not None)]
+    return reading_order(boxes)
+
+
+SAME_COLUMN = 0.5  # blocks whose x-ranges overlap by this share of the narrower one are in one column
+
+
+def reading_order(boxes: list[Box]) -> list[Box]:
+    """Blocks in reading order (Breuel's two rules, then a topological sort).
+
+    A block comes before another if they share a column and it is above, or if it lies
+    wholly to the left and no third block between them in height spans them both while
+    standing alone in its rows (a heading across two columns, which puts the left column's
+    part above it before the right's part below it; a caption set in the gutter beside the
+    columns' text parts nothing). A page whose blocks were cut into columns is read column by column even where
+    a caption or a picture split a column into pieces.
+    """
+    n = len(boxes)
+    if n < 3:
+        return boxes
+    # a heading across columns stands alone in its rows; a caption set in the gutter does not
+    alone = [not any(k != i and min(c.y1, d.y1) > max(c.y0, d.y0) for k, d in enumerate(boxes))
+             for i, c in enumerate(boxes)]
+    after: list[set[int]] = [set() for _ in range(n)]
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes):
+            if i == j:
+                continue
+            overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
+            if overlap >= SAME_COLUMN * min(a.width, b.width):  # one column
+                if a.y1 <= b.y0 or (a.y0 < b.y0 and (a.y0 + a.y1) < (b.y0 + b.y1)):
+                    after[i].add(j)
+            elif a.x1 <= b.x0 and not any(
+                    k not in (i, j) and alone[k] and c.y0 >= min(a.y1, b.y1) and c.y1 <= max(a.y0, b.y0)
+                    and min(c.x1, a.x1) > max(c.x0, a.x0) and min(c.x1, b.x1) > max(c.x0, b.x0)
+                    for k, c in enumerate(boxes)):
+                after[i].add(j)
+    waiting = [0] * n
+    for i in range(n):
+        for j in after[i]:
+            waiting[j] += 1
+    order: list[int] = []
+    ready = [i for i in range(n) if waiting[i] == 0]
+    while ready:
+        ready.sort(key=lambda i: (boxes[i].y0, boxes[i].x0))
+        i = ready.pop(0)
+        order.append(i)
+        for j in after[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                ready.append(j)
+    if len(order) < n:  # contradictory rules (overlapping blocks): the cut order stands
+        return boxes
+    return [boxes[i] for i in order]
 
 
 def _trim(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> tuple[int, int, int, int] | None:
@@ -83,13 +136,8 @@ def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts,
     if depth >= cuts.max_depth:
         return [trimmed], False
     split = _rule_split(region, y0, y1, x0, x1, cuts)
-    if split is None and y1 - y0 >= cuts.min_height:
-        # a gutter has columns of text on both sides: a few lines' worth of inked rows each
-        gutters = [(a, b) for a, b in runs(~region.any(axis=0)) if b - a >= cuts.gap
-                   and region[:, :a].any(axis=1).sum() >= cuts.side_ink
-                   and region[:, b:].any(axis=1).sum() >= cuts.side_ink]
-        if gutters:
-            split = max(gutters, key=lambda r: r[1] - r[0])
+    if split is None:
+        split = _widest_gutter(region, cuts)
     if split is not None:
         a, b = split
         left, _ = _cut(grid, y0, y1, x0, x0 + a, cuts, depth + 1)
@@ -104,6 +152,16 @@ def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts,
     if not (top_cut or bottom_cut):
         return [trimmed], False
     return top + bottom, True
+
+
+def _widest_gutter(region: np.ndarray, cuts: _Cuts) -> tuple[int, int] | None:
+    """The widest blank run of columns through the whole region with a few lines of text on both sides."""
+    if region.shape[0] < cuts.min_height:
+        return None
+    gutters = [(a, b) for a, b in runs(~region.any(axis=0)) if b - a >= cuts.gap
+               and region[:, :a].any(axis=1).sum() >= cuts.side_ink
+               and region[:, b:].any(axis=1).sum() >= cuts.side_ink]
+    return max(gutters, key=lambda r: r[1] - r[0]) if gutters else None
 
 
 def _rule_split(region: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts) -> tuple[int, int] | None:
