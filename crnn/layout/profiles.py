@@ -72,7 +72,11 @@ def line_pitch(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     hi = min(len(profile) // 2, int(np.ceil(config.max_pitch_chars * char_height)))
     if char_height <= 0 or hi <= lo + 2:
         return None
-    centred = profile - profile.mean()
+    # clipped at a typical row's ink, so a short line (an indented verse, a paragraph's end)
+    # repeats like a full one and the pitch does not double
+    inked = profile[profile > 0]
+    clipped = np.minimum(profile, np.median(inked)) if inked.size else profile
+    centred = clipped - clipped.mean()
     spectrum = np.fft.rfft(centred, 2 * len(centred))
     autocorrelation = np.fft.irfft(spectrum * np.conj(spectrum))[: hi + 2]
     if autocorrelation[0] <= 0:
