@@ -307,7 +307,8 @@ def test_verses_with_every_other_line_indented_and_set_solid_are_parted(font):
     rng = np.random.default_rng(18)
     rows = []
     for i in range(24):  # the indented lines are short: the row profile repeats every two lines
-        rows.append([(100, "gypsy jolly " + _words(rng, 6))] if i % 2 == 0 else [(220, "quip " + _words(rng, 2) + " bold")])
+        full, indented = (100, "gypsy jolly " + _words(rng, 6)), (220, "quip " + _words(rng, 2) + " bold")
+        rows.append([full] if i % 2 == 0 else [indented])
     page = typeset(font, rows, pitch=31)
     lines = segment_page(page.image).lines
     assert len(lines) == 24
