@@ -80,10 +80,10 @@ eval: $(STAMP) ## OCR $(IMG) against $(GT): CER/WER table in eval/report.md, deb
 	@mkdir -p eval
 	$(PY) scripts/ocr_page.py $(IMG) --reference $(GT) --report eval/report.md --debug-dir eval/debug > eval/ocr.txt
 
-eval-real: $(STAMP) ## score every folder of $(DEVSET), tesseract beside us if installed: eval/real/report.md + results.json
+eval-real: $(STAMP) ## score every folder of $(DEVSET), tesseract beside us if installed: eval/real/{report.md,results.json,debug/}
 	@if [ ! -d "$(DEVSET)" ]; then echo "skipping eval-real: no folder $(DEVSET)"; exit 0; fi; \
 	$(PY) scripts/evaluate.py $$(find "$(DEVSET)" -mindepth 1 -maxdepth 1 -type d | sort) \
-		--omits-first-line 'dp_*' --report eval/real/report.md --json eval/real/results.json
+		--omits-first-line 'dp_*' --report eval/real/report.md --json eval/real/results.json --debug-dir eval/real/debug
 
 bench: $(STAMP) ## speed benchmarks (synthesis, training, inference, layout, page OCR vs tesseract)
 	$(PY) benchmarks/run_all.py

@@ -1,9 +1,9 @@
 """A regression guard on the real-page development set (``../shared/devset/eval``): no page comes
 out empty, and each folder stays under a CER bound and above a line-recall bound.
 
-The bounds sit above what ``make eval-real`` measured with the committed model (see
-``docs/real_pages.md``), with room for the machine-to-machine noise of floating point; a change
-that pushes a folder past its bound has made real pages worse. The test skips cleanly where the
+The bounds sit a little above what ``make eval-real`` measured with the committed model (the
+``real_pages`` section of ``docs/benchmarks.md``), with room for the machine-to-machine noise of
+floating point; a change that pushes a folder past its bound has made real pages worse. The test skips cleanly where the
 development set is absent.
 """
 
@@ -15,13 +15,13 @@ pytestmark = pytest.mark.slow
 
 # folder: (mode, the transcription omits the first printed line, max folded CER, min line recall)
 BOUNDS = {
-    "dp_eugenics": ("page", True, 0.008, 0.995),
-    "dp_greatlakes": ("page", True, 0.010, 0.995),
-    "dp_pascal": ("page", True, 0.016, 0.995),
-    "songbooks": ("page", False, 0.16, 0.80),
-    "typescripts": ("page", False, 0.25, 0.90),
-    "magazines": ("page", False, 0.42, 0.65),
-    "typescript_lines": ("line", False, 0.38, 0.70),
+    "dp_eugenics": ("page", True, 0.006, 0.995),
+    "dp_greatlakes": ("page", True, 0.008, 0.995),
+    "dp_pascal": ("page", True, 0.014, 0.995),
+    "songbooks": ("page", False, 0.115, 0.90),
+    "typescripts": ("page", False, 0.24, 0.90),
+    "magazines": ("page", False, 0.33, 0.80),
+    "typescript_lines": ("line", False, 0.37, 0.72),
 }
 
 

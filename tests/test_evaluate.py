@@ -144,9 +144,12 @@ def test_cli_scores_page_and_line_folders_and_writes_report_and_json(tmp_path, t
         _write(lines, f"l{i}", "a line", line)
     _write(lines, "nogt", None, line)
     report, result = tmp_path / "out" / "report.md", tmp_path / "out" / "result.json"
+    debug = tmp_path / "out" / "debug"
     code = main([str(pages), str(lines), "--checkpoint", str(tiny_checkpoint), "--no-tesseract",
-                 "--omits-first-line", "pag*", "--report", str(report), "--json", str(result)])
+                 "--omits-first-line", "pag*", "--report", str(report), "--json", str(result),
+                 "--debug-dir", str(debug)])
     assert code == 0
+    assert sorted(p.name for p in (debug / "pages").glob("*.lines.png")) == ["p0.lines.png", "p1.lines.png"]
     data = json.loads(result.read_text(encoding="utf-8"))
     modes = {f["folder"]: (f["mode"], f["omits_first_line"], f["items"]) for f in data["folders"]}
     assert modes == {"pages": ("page", True, 2), "lines": ("line", False, 3)}

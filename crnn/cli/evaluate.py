@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--worst", type=int, default=10, help="worst lines listed per folder and engine (default: 10)")
     parser.add_argument("--report", type=Path, help="write the Markdown report here")
     parser.add_argument("--json", type=Path, help="write the full result (every item) as JSON here")
+    parser.add_argument("--debug-dir", type=Path,
+                        help="write each page's layout pictures (boxes drawn, binarized page, profiles) here, "
+                        "one folder per input folder")
     return parser
 
 
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from crnn.io import image_size
     from crnn.pipeline.engine import ReaderEngine
 
-    engines: list = [ReaderEngine(reader)]
+    engines: list = [ReaderEngine(reader, debug_dir=args.debug_dir)]
     binary = None if args.no_tesseract else find_tesseract()
     if binary:
         engines.append(TesseractEngine(binary, args.tesseract_lang))

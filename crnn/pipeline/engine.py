@@ -12,13 +12,20 @@ from crnn.version import __version__
 class ReaderEngine:
     """A :class:`PageReader` seen as an OCR engine under test."""
 
-    def __init__(self, reader: PageReader, name: str = f"crnn {__version__}") -> None:
+    def __init__(self, reader: PageReader, name: str = f"crnn {__version__}", debug_dir: Path | None = None) -> None:
         self.reader = reader
         self.name = name
+        self.debug_dir = debug_dir
 
     def read_page(self, image: Path) -> list[str]:
-        """The page's text lines in reading order."""
-        return [line.text for line in self.reader.read(image, source=str(image)).page.lines]
+        """The page's text lines in reading order; with ``debug_dir``, its layout pictures are
+        written there as ``<folder>/<stem>.lines.png`` and so on."""
+        result = self.reader.read(image, source=str(image))
+        if self.debug_dir is not None:
+            from crnn.layout import save_debug
+
+            save_debug(result.layout, self.debug_dir / image.parent.name, image.stem, result.page)
+        return [line.text for line in result.page.lines]
 
     def read_lines(self, images: Sequence[Path]) -> list[str]:
         """Each image read as one line."""
