@@ -94,7 +94,7 @@ def test_a_lost_line_lowers_line_recall():
 
 def test_line_scores_count_an_empty_reading_as_not_found():
     counts, _ = score_line("l", "some words", "")
-    assert counts.lines_found == 0 and counts.char_errors == len("some words")
+    assert counts.lines_found == 0 and counts.char_errors == len("some words") and counts.output_chars == 0
     counts, errors = score_line("l", "some words", "some wards")
     assert counts.lines_found == 1 and errors[0].errors == 1
 

@@ -177,6 +177,7 @@ class Counts:
     ref_words: int = 0
     lines_found: int = 0
     ref_lines: int = 0
+    output_chars: int = 0  # what the engine read (folded), 0 for an item read as nothing
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values(), strict=True)))
@@ -224,6 +225,7 @@ def score_texts(reference: str, hypothesis: str) -> Counts:
         char_errors=int(editdistance.eval(ref_f, hyp_f)), char_errors_raw=int(editdistance.eval(ref_r, hyp_r)),
         ref_chars=len(ref_f), ref_chars_raw=len(ref_r),
         word_errors=int(editdistance.eval(ref_f.split(), hyp_f.split())), ref_words=len(ref_f.split()),
+        output_chars=len(hyp_f),
     )
 
 
