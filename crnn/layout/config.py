@@ -134,7 +134,7 @@ class LineConfig:
     min_pitch_correlation: float = 0.2  # a weaker periodicity is no pitch
     pitch_peak_share: float = 0.8  # the first autocorrelation peak this close to the best (not a harmonic)
     pitch_split_factor: float = 1.5  # bands this many pitches tall hold more than one line
-    split_depth: float = 0.4  # a cut's row holds at most this share of the band's typical row ink
+    split_depth: float = 0.6  # a cut's row holds at most this share of the band's typical row ink
     max_line_chars: float = 3.0  # a band this many character heights tall may hold two lines ...
     line_height_chars: float = 1.9  # ... each about this tall
     member_min_chars: float = 0.25  # components this tall can choose a line's extent
