@@ -56,7 +56,7 @@ def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     for a, b in bands:
         parts = _split_tall_band(smooth, a, b, reference, factor, config)
         if len(parts) == 1 and b - a >= config.max_line_chars * char_height:
-            parts = _split_tall_band(smooth, a, b, line_height, config.pitch_split_factor, config)
+            parts = _split_at_valleys(smooth, a, b, line_height, config)
         split.extend(parts)
     return split
 
@@ -115,3 +115,23 @@ def _split_tall_band(profile: np.ndarray, a: int, b: int, pitch: float, factor: 
             cuts.append(cut)
     cuts.append(b)
     return [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if cuts[i + 1] > cuts[i]]
+
+
+def _split_at_valleys(profile: np.ndarray, a: int, b: int, line_height: float,
+                      config: LineConfig) -> list[tuple[int, int]]:
+    """A band far taller than a line cut at every valley of its profile: a row that is the lowest
+    within half a line either way and holds at most ``split_depth`` of the band's typical row
+    ink, the deepest first, no two within most of a line of each other."""
+    typical = float(np.percentile(profile[a:b], 75))
+    reach = max(1, int(0.5 * line_height))
+    spacing = max(2, int(0.7 * line_height))
+    band = profile[a:b]
+    candidates = [r for r in range(spacing, len(band) - spacing)
+                  if band[r] <= config.split_depth * typical
+                  and band[r] == band[max(0, r - reach) : r + reach + 1].min()]
+    cuts: list[int] = []
+    for r in sorted(candidates, key=lambda r: band[r]):
+        if all(abs(r - c) >= spacing for c in cuts):
+            cuts.append(r)
+    edges = [a, *sorted(a + c for c in cuts), b]
+    return [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
