@@ -18,7 +18,7 @@ BOUNDS = {
     "dp_eugenics": ("page", True, 0.006, 0.995),
     "dp_greatlakes": ("page", True, 0.008, 0.995),
     "dp_pascal": ("page", True, 0.014, 0.995),
-    "songbooks": ("page", False, 0.115, 0.90),
+    "songbooks": ("page", False, 0.10, 0.92),
     "typescripts": ("page", False, 0.24, 0.90),
     "magazines": ("page", False, 0.33, 0.80),
     "typescript_lines": ("line", False, 0.37, 0.72),

@@ -312,3 +312,20 @@ def test_verses_with_every_other_line_indented_and_set_solid_are_parted(font):
     page = typeset(font, rows, pitch=31)
     lines = segment_page(page.image).lines
     assert len(lines) == 24
+
+
+def test_reading_order_goes_down_each_column_and_respects_a_heading_that_stands_alone():
+    from crnn.layout.columns import reading_order
+
+    top_left, top_right = Box(0, 0, 400, 300), Box(500, 0, 900, 300)
+    heading = Box(100, 350, 800, 400)  # alone in its rows: it parts the columns above from those below
+    low_left, low_right = Box(0, 450, 400, 800), Box(500, 450, 900, 800)
+    shuffled = [low_right, heading, top_right, low_left, top_left]
+    assert reading_order(shuffled) == [top_left, top_right, heading, low_left, low_right]
+    caption = Box(300, 350, 600, 400)  # beside pieces of both columns: it parts nothing
+    mid_left, mid_right = Box(0, 340, 250, 420), Box(650, 340, 900, 420)
+    boxes = [top_right, caption, low_left, mid_right, top_left, mid_left, low_right]
+    order = reading_order(boxes)
+    lefts = [order.index(b) for b in (top_left, mid_left, low_left)]
+    rights = [order.index(b) for b in (top_right, mid_right, low_right)]
+    assert lefts == sorted(lefts) and rights == sorted(rights) and max(lefts) < min(rights)
