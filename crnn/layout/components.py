@@ -102,10 +102,11 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
     illustrations += [box for box in outlines if any(box.intersection_over_self(p) > 0 for p in illustrations)]
     # large letters touching a picture are pieces of it that happen to line up
     margin = int(c.picture_margin_chars * char_height)
+    pictures = list(illustrations)  # the letters' own boxes do not count, or one would take the next
     for i in np.flatnonzero(large):
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         box = Box(x, y, x + bw, y + bh)
-        if any(box.grown(margin).intersection_over_self(p) > 0 for p in illustrations):
+        if any(box.grown(margin).intersection_over_self(p) > 0 for p in pictures):
             large[i], big[i] = False, True
             illustrations.append(box)
     illustrations = merge_boxes(illustrations, int(char_height))
