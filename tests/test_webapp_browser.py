@@ -78,3 +78,32 @@ def test_upload_see_correct_reload(server, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
         browser.close()
+
+
+def test_a_page_uploaded_upside_down_is_shown_turned_with_its_boxes(server, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    turned = tmp_path / "upside-down.png"
+    Image.open(REFERENCE_IMAGE).rotate(180).save(turned)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url)
+        page.set_input_files("#file", str(turned))
+        page.wait_for_selector(".line input", timeout=120_000)
+        assert page.evaluate("state.page.rotation_degrees") == 180
+        assert "LEAGUES" in page.locator(".line input").first.input_value().upper()
+        # the image shown is the turned one (the upright page), not the one uploaded
+        thumb = page.evaluate("""() => { const img = document.querySelector('#viewer img');
+            const c = document.createElement('canvas'); c.width = 48; c.height = 32;
+            const g = c.getContext('2d'); g.drawImage(img, 0, 0, 48, 32);
+            return Array.from(g.getImageData(0, 0, 48, 32).data); }""")
+
+        def distance(image) -> float:
+            pixels = list(image.convert("RGBA").resize((48, 32), Image.BILINEAR).tobytes())
+            return sum(abs(a - b) for a, b in zip(thumb, pixels, strict=True)) / len(pixels)
+
+        assert distance(Image.open(REFERENCE_IMAGE)) < distance(Image.open(turned)) / 3
+        browser.close()
