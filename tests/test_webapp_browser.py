@@ -46,64 +46,65 @@ def server(tmp_path):
     thread.join(timeout=10)
 
 
-def test_upload_see_correct_reload(server, tmp_path):
+@pytest.fixture()
+def browser_page(server):
+    """A Chromium tab on the app's page."""
     from playwright.sync_api import sync_playwright
 
-    url, corrections = server
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(url)
-        page.set_input_files("#file", str(REFERENCE_IMAGE))
-        page.wait_for_selector(".line input", timeout=120_000)
-        assert page.locator(".box").count() == 24
-        assert page.locator(".line input").count() == 24
-        assert "LEAGUES" in page.locator(".line input").first.input_value().upper()
-
-        page.locator(".box").nth(5).click()
-        assert "active" in (page.locator(".line").nth(5).get_attribute("class") or "")
-
-        edited = page.locator(".line input").nth(3)
-        edited.fill("A corrected line of text.")
-        page.click("#save")
-        page.wait_for_selector("#status:has-text('saved 1 correction')", timeout=30_000)
-        assert len(list(corrections.glob("*.gt.txt"))) == 1
-
-        page.reload()
-        page.set_input_files("#file", str(REFERENCE_IMAGE))
-        page.wait_for_selector(".line input", timeout=120_000)
-        assert page.locator(".line input").nth(3).input_value() == "A corrected line of text."
-        assert page.locator(".line").nth(3).locator(".saved").inner_text() == "saved"
-        shot = tmp_path / "webapp.png"
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 10_000
+        page.goto(server[0])
+        yield page
         browser.close()
 
 
-def test_a_page_uploaded_upside_down_is_shown_turned_with_its_boxes(server, tmp_path):
-    from PIL import Image
-    from playwright.sync_api import sync_playwright
+def test_upload_see_correct_reload(server, browser_page, tmp_path):
+    _, corrections = server
+    page = browser_page
+    page.set_input_files("#file", str(REFERENCE_IMAGE))
+    page.wait_for_selector(".line input", timeout=120_000)
+    assert page.locator(".box").count() == 24
+    assert page.locator(".line input").count() == 24
+    assert "LEAGUES" in page.locator(".line input").first.input_value().upper()
 
-    url, _ = server
+    page.locator(".box").nth(5).click()
+    assert "active" in (page.locator(".line").nth(5).get_attribute("class") or "")
+
+    edited = page.locator(".line input").nth(3)
+    edited.fill("A corrected line of text.")
+    page.click("#save")
+    page.wait_for_selector("#status:has-text('saved 1 correction')", timeout=30_000)
+    assert len(list(corrections.glob("*.gt.txt"))) == 1
+
+    page.reload()
+    page.set_input_files("#file", str(REFERENCE_IMAGE))
+    page.wait_for_selector(".line input", timeout=120_000)
+    assert page.locator(".line input").nth(3).input_value() == "A corrected line of text."
+    assert page.locator(".line").nth(3).locator(".saved").inner_text() == "saved"
+    shot = tmp_path / "webapp.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_a_page_uploaded_upside_down_is_shown_turned_with_its_boxes(browser_page, tmp_path):
+    from PIL import Image
+
     turned = tmp_path / "upside-down.png"
     Image.open(REFERENCE_IMAGE).rotate(180).save(turned)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(url)
-        page.set_input_files("#file", str(turned))
-        page.wait_for_selector(".line input", timeout=120_000)
-        assert page.evaluate("state.page.rotation_degrees") == 180
-        assert "LEAGUES" in page.locator(".line input").first.input_value().upper()
-        # the image shown is the turned one (the upright page), not the one uploaded
-        thumb = page.evaluate("""() => { const img = document.querySelector('#viewer img');
-            const c = document.createElement('canvas'); c.width = 48; c.height = 32;
-            const g = c.getContext('2d'); g.drawImage(img, 0, 0, 48, 32);
-            return Array.from(g.getImageData(0, 0, 48, 32).data); }""")
+    page = browser_page
+    page.set_input_files("#file", str(turned))
+    page.wait_for_selector(".line input", timeout=120_000)
+    assert page.evaluate("state.page.rotation_degrees") == 180
+    assert "LEAGUES" in page.locator(".line input").first.input_value().upper()
+    # the image shown is the turned one (the upright page), not the one uploaded
+    thumb = page.evaluate("""() => { const img = document.querySelector('#viewer img');
+        const c = document.createElement('canvas'); c.width = 48; c.height = 32;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0, 48, 32);
+        return Array.from(g.getImageData(0, 0, 48, 32).data); }""")
 
-        def distance(image) -> float:
-            pixels = list(image.convert("RGBA").resize((48, 32), Image.BILINEAR).tobytes())
-            return sum(abs(a - b) for a, b in zip(thumb, pixels, strict=True)) / len(pixels)
+    def distance(image) -> float:
+        pixels = list(image.convert("RGBA").resize((48, 32), Image.BILINEAR).tobytes())
+        return sum(abs(a - b) for a, b in zip(thumb, pixels, strict=True)) / len(pixels)
 
-        assert distance(Image.open(REFERENCE_IMAGE)) < distance(Image.open(turned)) / 3
-        browser.close()
+    assert distance(Image.open(REFERENCE_IMAGE)) < distance(Image.open(turned)) / 3
