@@ -40,6 +40,11 @@ class FixedReader:
         return OcrResult(page, None, tuple(LineRegion(line.box, _crop(i)) for i, line in enumerate(lines)))
 
 
+def _client(app) -> TestClient:
+    """A test client that names this machine as its host, as a browser on it would."""
+    return TestClient(app, base_url="http://127.0.0.1:8000")
+
+
 @pytest.fixture(scope="module")
 def reader(tiny_checkpoint):
     return FixedReader(PageReader(tiny_checkpoint))
@@ -47,7 +52,7 @@ def reader(tiny_checkpoint):
 
 @pytest.fixture()
 def client(reader, tmp_path):
-    return TestClient(create_app(reader=reader, corrections_dir=tmp_path / "corrections", max_bytes=2_000_000,
+    return _client(create_app(reader=reader, corrections_dir=tmp_path / "corrections", max_bytes=2_000_000,
                                  max_pixels=4_000_000))
 
 
@@ -91,7 +96,7 @@ def test_ocr_of_a_generated_page_with_the_real_pipeline(tmp_path, reader):
     real = PageReader(reader.recognizer.checkpoint.path)
     app = create_app(reader=real, corrections_dir=tmp_path / "c")
     image = PageGenerator(5).generate(two_pages=False).image
-    response = TestClient(app).post("/api/ocr", files={"image": ("p.png", cv2.imencode(".png", image)[1].tobytes(),
+    response = _client(app).post("/api/ocr", files={"image": ("p.png", cv2.imencode(".png", image)[1].tobytes(),
                                                                  "image/png")})
     assert response.status_code == 200
     body = response.json()
@@ -106,7 +111,7 @@ def test_correction_saves_the_crop_the_model_read(tmp_path, reader):
 
     real = PageReader(reader.recognizer.checkpoint.path)
     corrections = tmp_path / "c"
-    client = TestClient(create_app(reader=real, corrections_dir=corrections))
+    client = _client(create_app(reader=real, corrections_dir=corrections))
     image = PageGenerator(6).generate(two_pages=False).image
     page = client.post("/api/ocr", files={"image": ("p.png", cv2.imencode(".png", image)[1].tobytes(),
                                                     "image/png")}).json()
@@ -152,7 +157,7 @@ def test_size_limits(client):
 
 def test_corrections_are_saved_listed_and_survive_a_restart(reader, tmp_path):
     corrections = tmp_path / "corrections"
-    client = TestClient(create_app(reader=reader, corrections_dir=corrections))
+    client = _client(create_app(reader=reader, corrections_dir=corrections))
     page = _ocr(client)
     response = client.post("/api/corrections", json={"page_id": page["page_id"],
                                                      "corrections": [{"line_index": 1, "text": "second line"}]})
@@ -169,7 +174,7 @@ def test_corrections_are_saved_listed_and_survive_a_restart(reader, tmp_path):
     text = client.get(f"/api/pages/{page['page_id']}/text").text
     assert text == "first line\nsecond line\n"
 
-    restarted = TestClient(create_app(reader=reader, corrections_dir=corrections))
+    restarted = _client(create_app(reader=reader, corrections_dir=corrections))
     again = _ocr(restarted)
     assert [c["correction"] for c in again["corrections"]] == ["second line"]
     assert len(restarted.get("/api/corrections").json()["corrections"]) == 1
@@ -235,3 +240,20 @@ def test_every_format_can_be_downloaded(client, fmt):
         tag = "TextLine" if fmt == "alto" else "span"
         assert len([e for e in root.iter() if e.tag.endswith(tag)]) == 2
     assert client.get(f"/api/pages/{page['page_id']}/render/pdf").status_code == 404
+
+
+def test_corrections_must_be_sent_as_json(client):
+    response = client.post("/api/corrections", content=b'{"page_id": "x", "line_index": 0, "text": "a"}',
+                           headers={"content-type": "text/plain"})
+    assert response.status_code == 415 and "error" in response.json()
+
+
+def test_another_site_cannot_write_and_a_rebound_name_cannot_read(client):
+    body = {"page_id": "0" * 64, "line_index": 0, "text": "a"}
+    foreign = client.post("/api/corrections", json=body, headers={"origin": "http://evil.example"})
+    assert foreign.status_code == 403 and foreign.json()["error"].startswith("cross-site")
+    own = client.post("/api/corrections", json=body, headers={"origin": "http://127.0.0.1:8000"})
+    assert own.status_code == 404  # let through: the page is simply unknown
+    rebound = client.get("/api/corrections", headers={"host": "evil.example"})
+    assert rebound.status_code == 400 and "not served" in rebound.json()["error"]
+    assert client.get("/api/corrections", headers={"host": "localhost:8000"}).status_code == 200

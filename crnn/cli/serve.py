@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="model checkpoint")
     parser.add_argument("--corrections-dir", type=Path, default=ROOT / "corrections",
                         help="where corrected lines are stored (PNG + .gt.txt + .json)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="a host name the app answers to besides 127.0.0.1, localhost and the --host address "
+                        "(repeatable; requests naming any other host are refused)")
     return parser
 
 
@@ -29,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     from crnn.recognize import CheckpointError
 
     try:
-        from crnn.web.app import create_app
+        from crnn.web.app import LOCAL_HOSTS, create_app
 
-        app = create_app(args.checkpoint, args.corrections_dir)
+        hosts = (*LOCAL_HOSTS, *([args.host] if args.host not in ("0.0.0.0", "::") else []), *args.allowed_host)
+        app = create_app(args.checkpoint, args.corrections_dir, allowed_hosts=hosts)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -35,10 +36,18 @@ from crnn.web.uploads import (
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
                reader: Any = None, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
-               cache_pages: int = 32) -> FastAPI:
-    """The FastAPI application. Pass ``reader`` to share an already loaded PageReader."""
+               cache_pages: int = 32, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> FastAPI:
+    """The FastAPI application. Pass ``reader`` to share an already loaded PageReader.
+
+    Only requests naming one of ``allowed_hosts`` in their ``Host`` header are served (a page
+    on another site that rebinds its name to this machine gets nothing), and a request that
+    changes something is refused when a browser says it comes from another origin.
+    """
     from crnn.pipeline import PageReader
 
     if reader is None:
@@ -52,6 +61,18 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
 
     app = FastAPI(title="crnn-book-ocr", version=__version__,
                   description="OCR printed book pages; correct the lines and keep the corrections.")
+
+    hosts = frozenset(allowed_hosts)
+
+    @app.middleware("http")
+    async def same_site_only(request: Request, call_next):
+        host = request.headers.get("host", "")
+        if _hostname(host) not in hosts:
+            return JSONResponse({"error": f"host {host!r} is not served here"}, status_code=400)
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None and urlsplit(origin).netloc != host:
+            return JSONResponse({"error": "cross-site request refused"}, status_code=403)
+        return await call_next(request)
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError):
@@ -114,6 +135,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
 
     @app.post("/api/corrections")
     async def save_corrections(request: Request) -> dict[str, Any]:
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            raise RequestError(415, "send the corrections as application/json")
         try:
             payload = json.loads(await request.body())
         except ValueError:
@@ -172,3 +195,10 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
                         headers={"Content-Disposition": f'attachment; filename="{name}{output.extension}"'})
 
     return app
+
+
+def _hostname(host: str) -> str:
+    """The name in a Host header, without its port (``[::1]:8000`` -> ``::1``)."""
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
