@@ -257,3 +257,10 @@ def test_another_site_cannot_write_and_a_rebound_name_cannot_read(client):
     rebound = client.get("/api/corrections", headers={"host": "evil.example"})
     assert rebound.status_code == 400 and "not served" in rebound.json()["error"]
     assert client.get("/api/corrections", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_framework_errors_answer_in_the_apps_error_shape(client):
+    for response in (client.get("/api/no-such-route"), client.put("/api/corrections", json={}),
+                     client.get("/api/corrections", params={"page_id": ["a", "b"]})):
+        body = response.json()
+        assert response.status_code >= 400 and set(body) == {"error"} and body["error"], (response.status_code, body)

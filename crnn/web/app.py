@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crnn.charset import Charset
 from crnn.formats import FORMATS, render, to_dict
@@ -77,6 +79,17 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError):
         return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    # every error the framework raises answers in the app's one shape, {"error": "..."}
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return JSONResponse({"error": f"invalid request: {where} {first.get('msg', '')}".strip()}, status_code=422)
 
     @app.exception_handler(StoreError)
     async def store_error(_: Request, exc: StoreError):
