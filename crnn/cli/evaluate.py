@@ -8,6 +8,7 @@ run, and its figures stand beside ours.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import os
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             except EvaluationError as exc:
                 raise UsageError(str(exc)) from None
             if args.limit:
-                found = type(found)(found.folder, found.items[: args.limit], found.skipped)
+                found = dataclasses.replace(found, items=found.items[: args.limit])
             folders.append(found)
         reader = open_reader(args.checkpoint, args.decoder, args.beam_width)
     except UsageError as exc:

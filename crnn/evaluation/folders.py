@@ -33,7 +33,7 @@ from typing import Protocol
 
 import editdistance
 
-from crnn.evaluation.metrics import align_lines, mark_differences, normalize_for_scoring
+from crnn.evaluation.metrics import ErrorRate, align_lines, mark_differences, normalize_for_scoring
 from crnn.io import IMAGE_SUFFIXES
 
 GT_SUFFIX = ".gt.txt"
@@ -185,26 +185,20 @@ class Counts:
     @property
     def cer(self) -> float:
         """Typography-folded character error rate (the headline figure)."""
-        return _rate(self.char_errors, self.ref_chars)
+        return ErrorRate(self.char_errors, self.ref_chars).rate
 
     @property
     def cer_raw(self) -> float:
-        return _rate(self.char_errors_raw, self.ref_chars_raw)
+        return ErrorRate(self.char_errors_raw, self.ref_chars_raw).rate
 
     @property
     def wer(self) -> float:
         """Typography-folded word error rate."""
-        return _rate(self.word_errors, self.ref_words)
+        return ErrorRate(self.word_errors, self.ref_words).rate
 
     @property
     def line_recall(self) -> float:
         return self.lines_found / self.ref_lines if self.ref_lines else 1.0
-
-
-def _rate(errors: int, length: int) -> float:
-    if length == 0:
-        return 0.0 if errors == 0 else 1.0
-    return errors / length
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ class TesseractEngine:
         self.binary = binary
         self.language = language
         self.timeout_s = timeout_s
-        self.name = tesseract_version(binary).split(" ")[0] + " " + tesseract_version(binary).split(" ")[-1]
+        version = tesseract_version(binary).split(" ")
+        self.name = f"{version[0]} {version[-1]}"
 
     def _run(self, image: Path, psm: int) -> list[str]:
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
