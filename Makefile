@@ -26,6 +26,8 @@ TRAIN_CFG ?= configs/train.yaml
 STEPS ?=
 ## RUN: training output directory
 RUN ?= runs/$(NAME)
+## CHECKPOINT: checkpoint directory for `make export`
+CHECKPOINT ?= checkpoints/default
 ## IMG: page image for `make eval`
 IMG ?= ../shared/reference/20000-leagues-006.jpg
 ## GT: its transcription
@@ -42,7 +44,7 @@ PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint synth synth-preview train eval eval-real bench docs clean serve
+.PHONY: help install demo test test-fast lint synth synth-preview train export eval eval-real bench docs clean serve
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -71,7 +73,10 @@ synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet
 
 train: $(STAMP) ## train on data/synth/$(NAME); best checkpoint, log and curve in $(RUN)
 	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN) $(if $(STEPS),--steps $(STEPS))
-	@echo "use it: $(VENV)/bin/crnn-ocr IMG --checkpoint $(RUN)/best (or copy it to checkpoints/default)"
+	@echo "use it: $(VENV)/bin/crnn-ocr IMG --checkpoint $(RUN)/best (or copy it, model.onnx included, to checkpoints/default)"
+
+export: $(STAMP) ## export $(CHECKPOINT)/model.keras to model.onnx (kept only if it reads the same on 200 lines)
+	$(PY) scripts/export_model.py --checkpoint $(CHECKPOINT)
 
 serve: $(STAMP) ## start the web app on http://$(HOST):$(PORT) (upload, view, correct lines)
 	$(PY) scripts/serve.py --host $(HOST) --port $(PORT)

@@ -3,7 +3,7 @@
 
 Every answer is checked against the first one (same lines, same text), corrections are
 posted during the run and all must be on disk at the end. Stops by itself. Writes
-requests/s and p50/p95 latency to benchmarks/results.json under "webapp_load".
+requests/s and p50/p95 latency to benchmarks/results.json under "webapp_load", per --backend.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
+    parser.add_argument("--backend", default="auto", help="recognizer backend: auto (default), onnx or keras")
     args = parser.parse_args(argv)
 
     import tempfile
@@ -40,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(args.checkpoint, corrections), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    app = create_app(args.checkpoint, corrections, backend=args.backend)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     lost = [i for i in saved_ids if i not in on_disk]
     latencies.sort()
     result = {
-        "clients": args.clients, "seconds": round(wall, 1), "requests": len(latencies),
+        "backend": args.backend, "clients": args.clients, "seconds": round(wall, 1), "requests": len(latencies),
         "requests_per_second": round(len(latencies) / wall, 2),
         "p50_seconds": round(statistics.median(latencies), 2),
         "p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
@@ -100,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result))
     results_path = ROOT / "benchmarks" / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    results["webapp_load"] = result
+    results.setdefault("webapp_load", {})
+    if "requests_per_second" in results["webapp_load"]:  # results of before there were backends
+        results["webapp_load"] = {}
+    results["webapp_load"][args.backend] = result
     results_path.write_text(json.dumps(results, indent=1) + "\n")
     return 0 if not wrong and not lost else 1
 

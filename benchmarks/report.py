@@ -22,7 +22,16 @@ SECTIONS = {
                "and without the column cuts and the orientation test", "benchmarks/run_all.py layout"),
     "layout_pages": ("line recall and precision at IoU >= 0.5 on generated pages",
                      "benchmarks/run_all.py layout_pages"),
-    "page": ("whole process for one page, ours and `tesseract IMG stdout`", "benchmarks/run_all.py page"),
+    "page": ("whole process for the reference page (median of runs), ours per backend and `tesseract IMG stdout` "
+             "with one and with its default OpenMP threads; ratios to the faster tesseract",
+             "benchmarks/run_all.py page"),
+    "warm": ("warm, in one process: seconds per reference page per backend; a directory of 20 generated pages, "
+             "one ocr_page.py process vs tesseract per page", "benchmarks/run_all.py warm"),
+    "onnx_threads": ("ONNX Runtime recognition of the reference page's lines: intra-op threads x batch size",
+                     "benchmarks/run_all.py onnx_threads"),
+    "export": ("the two ONNX exports of the committed model: parity with Keras, recognition time",
+               "benchmarks/run_all.py export"),
+    "webapp_start": ("start-up of serve.py to its first answer, per backend", "benchmarks/run_all.py webapp_start"),
     "real_pages": ("real pages of ../shared/devset/eval, ours beside tesseract in the same run (folded CER, raw "
                    "CER, WER, line recall, seconds per item)", "benchmarks/run_all.py real_pages"),
     "webapp_load": ("20 clients posting the reference page to the web app", "benchmarks/load_webapp.py"),

@@ -10,7 +10,11 @@ Sections:
              without the column cuts and the orientation test
   layout_pages  line recall/precision at IoU >= 0.5 on 60 generated pages (seeds 0-59)
   real_pages    CER/WER and line recall per folder of ../shared/devset/eval, ours beside tesseract (make eval-real)
-  page       whole-process wall time and peak memory for one page, ours vs `tesseract IMG stdout`
+  page       whole-process wall time and peak memory for one page, ours (onnx, keras) vs `tesseract IMG stdout`
+  warm       seconds per reference page in one process, per backend; a directory of 20 pages, ours vs tesseract
+  onnx_threads  ONNX Runtime recognition of the reference page's lines: intra-op threads x batch size
+  export     the two ONNX exports (LSTM operator, Keras' model.export): parity and recognition time
+  webapp_start  seconds from starting serve.py to its first answer, per backend
 
 Results are printed and written to benchmarks/results.json (one entry per section, with the machine).
 """
@@ -247,25 +251,179 @@ def _timed_process(command: list[str], env: dict[str, str] | None = None) -> tup
     return elapsed, rss
 
 
-def bench_page(checkpoint: Path) -> dict:
-    ours = [sys.executable, str(ROOT / "scripts" / "ocr_page.py"), str(REFERENCE), "--checkpoint", str(checkpoint)]
-    wall, rss = _timed_process(ours)
-    result = {"ours_seconds": round(wall, 2), "ours_peak_rss_mb": rss}
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def _tesseract_runs(images: list[Path], repeats: int, threads: str | None) -> tuple[float, int]:
+    """Median wall seconds (over ``repeats``) and peak RSS of `tesseract IMG stdout`, one process per image."""
     tesseract = shutil.which("tesseract")
-    if tesseract:
-        # tesseract's OpenMP threads made it several times slower on a 2-core machine; one thread
-        # is its best setting there, so that is what we compare against
-        t_wall, t_rss = _timed_process([tesseract, str(REFERENCE), "stdout"], {"OMP_THREAD_LIMIT": "1"})
-        result |= {"tesseract_seconds": round(t_wall, 2), "tesseract_peak_rss_mb": t_rss,
-                   "time_ratio_ours_over_tesseract": round(wall / t_wall, 2)}
-    else:
+    env = {"OMP_THREAD_LIMIT": threads} if threads else None
+    walls, peak = [], 0
+    for _ in range(repeats):
+        total = 0.0
+        for image in images:
+            wall, rss = _timed_process([tesseract, str(image), "stdout"], env)
+            total, peak = total + wall, max(peak, rss)
+        walls.append(total)
+    return _median(walls), peak
+
+
+def bench_page(checkpoint: Path, repeats: int = 5) -> dict:
+    """One reference page, whole process (start-up, model load, layout, recognition, output), median of runs.
+
+    Ours with each backend; tesseract with one OpenMP thread (its best setting on 2 cores: its
+    default threads made it several times slower there) and with its defaults, in the same run.
+    """
+    result: dict = {"repeats": repeats}
+    for backend in ("onnx", "keras"):
+        command = [sys.executable, str(ROOT / "scripts" / "ocr_page.py"), str(REFERENCE), "--checkpoint",
+                   str(checkpoint), "--backend", backend]
+        runs = [_timed_process(command) for _ in range(repeats)]
+        result[f"ours_{backend}"] = {"seconds": round(_median([w for w, _ in runs]), 3),
+                                     "peak_rss_mb": max(r for _, r in runs)}
+    if not shutil.which("tesseract"):
         result["tesseract"] = "not installed (apt-get install tesseract-ocr to compare)"
+        return result
+    wall, rss = _tesseract_runs([REFERENCE], repeats, "1")
+    result["tesseract_1_thread"] = {"seconds": round(wall, 3), "peak_rss_mb": rss}
+    wall, rss = _tesseract_runs([REFERENCE], max(1, repeats // 2), None)
+    result["tesseract_default_threads"] = {"seconds": round(wall, 3), "peak_rss_mb": rss}
+    best = min(result["tesseract_1_thread"]["seconds"], result["tesseract_default_threads"]["seconds"])
+    for backend in ("onnx", "keras"):
+        result[f"ours_{backend}"]["time_ratio_to_fastest_tesseract"] = round(
+            result[f"ours_{backend}"]["seconds"] / best, 2)
+    return result
+
+
+def _generated_pages(directory: Path, count: int) -> list[Path]:
+    """``count`` generated pages (single pages and spreads, seeds 100...) as JPEG files."""
+    import cv2
+
+    from crnn.synth.pages import PageGenerator
+
+    paths = []
+    for seed in range(100, 100 + count):
+        path = directory / f"page{seed}.jpg"
+        cv2.imwrite(str(path), PageGenerator(seed).generate(two_pages=seed % 2 == 0).image,
+                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+        paths.append(path)
+    return paths
+
+
+def bench_warm(checkpoint: Path, repeats: int = 10, pages: int = 20) -> dict:
+    """Warm, in one process: seconds per reference page (median), per backend; and a directory of ``pages``
+    generated pages read by one `ocr_page.py DIR` process (start-up included) beside tesseract run per page."""
+    from crnn.io import load_image
+    from crnn.pipeline import PageReader
+
+    result: dict = {}
+    image = load_image(REFERENCE)
+    for backend in ("onnx", "keras"):
+        reader = PageReader(checkpoint, backend=backend)
+        for _ in range(2):  # traces and plans for the page's batch shapes (_median_ms runs it once more)
+            reader.read(image)
+        median_ms, _ = _median_ms(lambda reader=reader: reader.read(image), repeats)
+        result[f"reference_page_seconds_{backend}"] = round(median_ms / 1000, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = _generated_pages(Path(tmp), pages)
+        command = [sys.executable, str(ROOT / "scripts" / "ocr_page.py"), tmp, "--checkpoint", str(checkpoint)]
+        wall, rss = _timed_process(command)
+        result["directory"] = {"pages": pages, "ours_seconds": round(wall, 2), "ours_peak_rss_mb": rss,
+                               "ours_pages_per_second": round(pages / wall, 2)}
+        if shutil.which("tesseract"):
+            t_wall, t_rss = _tesseract_runs(paths, 1, "1")
+            result["directory"] |= {"tesseract_1_thread_seconds": round(t_wall, 2), "tesseract_peak_rss_mb": t_rss,
+                                    "tesseract_pages_per_second": round(pages / t_wall, 2),
+                                    "pages_per_second_ratio_ours_to_tesseract": round(t_wall / wall, 2)}
+    return result
+
+
+def bench_onnx_threads(checkpoint: Path, repeats: int = 5) -> dict:
+    """Recognition of the reference page's lines under ONNX Runtime: intra-op threads x batch size
+    (lines batched by width as the reader does; "all" is one batch padded to the widest line)."""
+    from crnn.pipeline import PageReader
+    from crnn.recognize.backends import OnnxBackend
+    from crnn.recognize.batching import width_sorted_batches
+    from crnn.recognize.model import prepare_images
+
+    reader = PageReader(checkpoint, backend="onnx")
+    crops = [region.crop for region in reader.read(REFERENCE).line_regions]
+    checkpoint_info = reader.recognizer.checkpoint
+    result: dict = {"lines": len(crops)}
+    for threads in (1, 2):
+        backend = OnnxBackend(checkpoint_info, threads=threads)
+        for batch in (8, 16, 32, len(crops)):
+            batches = [prepare_images([crops[i] for i in indices], width_quantum=checkpoint_info.width_quantum)[0]
+                       for indices in width_sorted_batches([c.shape[1] for c in crops], batch)]
+            def run(backend=backend, batches=batches) -> None:
+                for images in batches:
+                    backend.logits(images)
+
+            label = "all" if batch == len(crops) else str(batch)
+            result[f"threads{threads}_batch{label}_ms"] = _median_ms(run, repeats)[0]
+    return result
+
+
+def bench_export(checkpoint: Path, repeats: int = 5) -> dict:
+    """The two ONNX exports of the committed model (ONNX's LSTM operator vs Keras' model.export with Loop
+    subgraphs), made in a scratch copy: parity with Keras and recognition time of the reference page's lines."""
+    from crnn.export import export_checkpoint
+    from crnn.pipeline import PageReader
+    from crnn.recognize.backends import OnnxBackend
+    from crnn.recognize.checkpoint import read_checkpoint
+
+    crops = [region.crop for region in PageReader(checkpoint, backend="keras").read(REFERENCE).line_regions]
+    result: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / "checkpoint"
+        shutil.copytree(checkpoint, scratch)
+        for name in ("onnx", "onnx-keras"):
+            report = export_checkpoint(scratch, name)
+            reader = PageReader(scratch, backend="onnx")
+            recognition_ms, _ = _median_ms(lambda reader=reader: reader.recognize_lines(crops), repeats)
+            result[name] = {"export_seconds": round(report.seconds, 1), "size_mb": round(report.size_bytes / 1e6, 2),
+                            "max_abs_logit_difference": float(f"{report.parity.max_abs_difference:.2e}"),
+                            "greedy_text_mismatches": report.parity.text_mismatches,
+                            "parity_lines": report.parity.lines,
+                            "reference_page_recognition_ms": recognition_ms}
+            assert isinstance(reader.recognizer.backend, OnnxBackend) and read_checkpoint(scratch)
+    return result
+
+
+def bench_webapp_start(checkpoint: Path) -> dict:
+    """Seconds from starting `serve.py` to its first answer (GET /api/health), per backend."""
+    import socket
+    import urllib.request
+
+    result = {}
+    for backend in ("onnx", "keras"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        started = time.perf_counter()
+        server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port),
+                                   "--checkpoint", str(checkpoint), "--backend", backend],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while time.perf_counter() - started < 120:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.02)
+            result[f"{backend}_seconds_to_first_answer"] = round(time.perf_counter() - started, 2)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = ("synth", "train", "inference", "decoders", "layout", "layout_pages", "page", "real_pages")
+    sections = ("synth", "train", "inference", "decoders", "layout", "layout_pages", "page", "warm", "onnx_threads",
+                "export", "webapp_start", "real_pages")
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(sections)} (default: all)")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     args = parser.parse_args(argv)
@@ -279,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = {**machine_description(), "python": platform.python_version()}
     for section in args.sections:
-        if section in ("layout", "page") and not REFERENCE.is_file():
+        if section in ("layout", "page", "warm", "onnx_threads", "export") and not REFERENCE.is_file():
             print(f"{section}: skipped ({REFERENCE} not found)")
             continue
         if section == "real_pages" and not (ROOT.parent / "shared" / "devset" / "eval").is_dir():
@@ -288,7 +446,10 @@ def main(argv: list[str] | None = None) -> int:
         runner = {"synth": bench_synth, "train": bench_train, "layout": bench_layout,
                   "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint),
                   "decoders": lambda: bench_decoders(args.checkpoint), "layout_pages": bench_layout_pages,
-                  "real_pages": bench_real_pages}
+                  "real_pages": bench_real_pages, "warm": lambda: bench_warm(args.checkpoint),
+                  "onnx_threads": lambda: bench_onnx_threads(args.checkpoint),
+                  "export": lambda: bench_export(args.checkpoint),
+                  "webapp_start": lambda: bench_webapp_start(args.checkpoint)}
         result = runner[section]()
         results[section] = {**result, "machine": machine, "date": time.strftime("%Y-%m-%d")}
         print(f"{section}: {json.dumps(result)}", flush=True)

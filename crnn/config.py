@@ -13,8 +13,6 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 T = TypeVar("T")
 
 
@@ -95,6 +93,8 @@ def to_dict(config: Any) -> dict[str, Any]:
 def load_config(cls: type[T], path: str | Path, overrides: dict[str, Any] | None = None) -> T:
     """Read a YAML file into ``cls``; ``overrides`` replace top-level keys."""
     path = Path(path)
+    import yaml  # here, not at the top: reading pages needs no YAML
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:

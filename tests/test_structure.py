@@ -19,7 +19,7 @@ LAYERS = {
     "imaging": 2,
     "data": 3, "formats": 3,
     "layout": 4, "recognize": 4, "synth": 4,
-    "evaluation": 5,
+    "evaluation": 5, "export": 5,
     "pipeline": 6, "training": 6,
     "web": 7,
     "cli": 8,

@@ -25,12 +25,23 @@ def config_parser(prog: str, description: str, config: str) -> argparse.Argument
     return parser
 
 
-def open_reader(checkpoint: Path, decoder: str, beam_width: int) -> PageReader:
+# --backend choices: "auto" and the names of crnn.recognize.backends.BACKENDS (not imported: it loads numpy)
+BACKEND_CHOICES = ("auto", "onnx", "keras")
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--backend`` option of every command that reads pages."""
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                        help="what runs the model: onnx (ONNX Runtime, no TensorFlow), keras, or auto (default): "
+                        "onnx when the checkpoint has a model.onnx, else keras")
+
+
+def open_reader(checkpoint: Path, decoder: str, beam_width: int, backend: str = "auto") -> PageReader:
     """A page reader for the checkpoint; an unreadable checkpoint is a :class:`UsageError`."""
     from crnn.pipeline import PageReader
     from crnn.recognize import CheckpointError
 
     try:
-        return PageReader(checkpoint, decoder=decoder, beam_width=beam_width)
+        return PageReader(checkpoint, decoder=decoder, beam_width=beam_width, backend=backend)
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from crnn.cli.common import UsageError, open_reader
+from crnn.cli.common import UsageError, add_backend_option, open_reader
 from crnn.recognize import DECODERS, DEFAULT_CHECKPOINT
 
 
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug-dir", type=Path,
                         help="write each page's layout pictures (boxes drawn, binarized page, profiles) here, "
                         "one folder per input folder")
+    add_backend_option(parser)
     return parser
 
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.limit:
                 found = dataclasses.replace(found, items=found.items[: args.limit])
             folders.append(found)
-        reader = open_reader(args.checkpoint, args.decoder, args.beam_width)
+        reader = open_reader(args.checkpoint, args.decoder, args.beam_width, args.backend)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

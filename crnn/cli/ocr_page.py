@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crnn.cli.common import REFERENCE_DIR, UsageError, open_reader
+from crnn.cli.common import REFERENCE_DIR, UsageError, add_backend_option, open_reader
 from crnn.formats import FORMATS
 from crnn.io import ImageError, collect_images
 from crnn.recognize import DECODERS, DEFAULT_CHECKPOINT
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="each image is one text line (a line crop): no layout, like tesseract --psm 7")
     parser.add_argument("--demo", action="store_true",
                         help="OCR a sample page the project renders itself, then the reference page if present")
+    add_backend_option(parser)
     return parser
 
 
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(images) > 1 and args.output_dir is None and args.format != "txt":
             raise UsageError(f"{len(images)} images: give --output-dir for --format {args.format}")
 
-        reader = open_reader(args.checkpoint, args.decoder, args.beam_width)
+        reader = open_reader(args.checkpoint, args.decoder, args.beam_width, args.backend)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -141,22 +142,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | None, args: argparse.Namespace) -> int:
     """Read each image, write its output, report failures in one line each; returns the exit code."""
-    from tqdm import tqdm
-
     from crnn.formats import render
     from crnn.layout import save_debug
 
     failures = 0
     if args.output_dir:
         args.output_dir.mkdir(parents=True, exist_ok=True)
-    progress = tqdm(images, unit="page", file=sys.stderr, disable=len(images) < 2)
+    if len(images) > 1:
+        from tqdm import tqdm  # a bar for a batch; a single page starts faster without it
+
+        progress = tqdm(images, unit="page", file=sys.stderr)
+        say = progress.write
+    else:
+        progress, say = images, print
     for image in progress:
         try:
             started = time.perf_counter()
             result = reader.read(image, source=str(image), single_line=args.single_line)
             elapsed = time.perf_counter() - started
         except ImageError as exc:
-            progress.write(f"error: {exc}", file=sys.stderr)
+            say(f"error: {exc}", file=sys.stderr)
             failures += 1
             continue
         output = render(result.page, args.format, args.low_confidence)
@@ -176,7 +181,7 @@ def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | No
                 args.report.parent.mkdir(parents=True, exist_ok=True)
                 args.report.write_text(report, encoding="utf-8")
         if not result.page.lines:
-            progress.write(f"warning: no text lines found in {image}", file=sys.stderr)
+            say(f"warning: no text lines found in {image}", file=sys.stderr)
     if failures:
         print(f"{failures} of {len(images)} page(s) failed", file=sys.stderr)
         return 1 if failures < len(images) else 2

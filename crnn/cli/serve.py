@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from crnn.cli.common import ROOT
+from crnn.cli.common import ROOT, add_backend_option
 from crnn.recognize import DEFAULT_CHECKPOINT
 
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="a host name the app answers to besides 127.0.0.1, localhost and the --host address "
                         "(repeatable; requests naming any other host are refused)")
+    add_backend_option(parser)
     return parser
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         from crnn.web.app import LOCAL_HOSTS, create_app
 
         hosts = (*LOCAL_HOSTS, *([args.host] if args.host not in ("0.0.0.0", "::") else []), *args.allowed_host)
-        app = create_app(args.checkpoint, args.corrections_dir, allowed_hosts=hosts)
+        app = create_app(args.checkpoint, args.corrections_dir, allowed_hosts=hosts, backend=args.backend)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

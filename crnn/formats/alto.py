@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
-
 from crnn.document import Box, Page
 from crnn.version import __version__
 
 
 def to_alto(page: Page) -> str:
     """ALTO v4: TextBlock > TextLine > String/SP/HYP with HPOS, VPOS, WIDTH, HEIGHT and WC (0-1)."""
+    # imported here: xml.sax pulls in urllib, which a reader that writes text never needs
+    from xml.sax.saxutils import escape, quoteattr
 
     def geometry(box: Box) -> str:
         return f'HPOS="{box.x0}" VPOS="{box.y0}" WIDTH="{box.width}" HEIGHT="{box.height}"'

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
-
 from crnn.document import Box, Page
 from crnn.formats.options import LOW_CONFIDENCE
 from crnn.version import __version__
@@ -15,6 +13,9 @@ def _bbox(box: Box) -> str:
 
 def to_hocr(page: Page, low_confidence: float = LOW_CONFIDENCE) -> str:
     """hOCR 1.2: ocr_page > ocr_carea > ocr_line > ocrx_word, with bbox and x_wconf (0-100)."""
+    # imported here: xml.sax pulls in urllib, which a reader that writes text never needs
+    from xml.sax.saxutils import escape, quoteattr
+
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 def _temporary_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    return path.with_name(f".{path.name}.{secrets.token_hex(16)}.tmp")
 
 
 def _publish(path: str | Path, data: bytes, fsync: bool, move) -> Path:

@@ -64,10 +64,14 @@ def build_page(layout: LayoutResult, decoded: list[Decoded], frame_px: int, marg
 
 
 class PageReader:
-    """Loads a checkpoint once and reads any number of pages with it."""
+    """Loads a checkpoint once and reads any number of pages with it.
+
+    ``backend`` runs the model: ``auto`` (ONNX Runtime when the checkpoint has a ``model.onnx``,
+    else Keras), ``onnx`` or ``keras`` (``crnn.recognize.backends``).
+    """
 
     def __init__(self, checkpoint: str | Path = DEFAULT_CHECKPOINT, decoder: str = "greedy", beam_width: int = 8,
-                 layout: LayoutConfig | None = None, batch_size: int = 32, backend: str = "keras") -> None:
+                 layout: LayoutConfig | None = None, batch_size: int = 32, backend: str = "auto") -> None:
         self.decoder = make_decoder(decoder, beam_width=beam_width)
         self.recognizer: Recognizer = load_recognizer(checkpoint, backend)
         self.layout = layout or LayoutConfig()

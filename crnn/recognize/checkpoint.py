@@ -1,6 +1,8 @@
 """Checkpoints: a directory with the model and everything needed to use or reproduce it.
 
     model.keras     the recognizer (Keras 3 format, loads with safe_mode=True)
+    model.onnx      optional: the same model exported for ONNX Runtime (``crnn.recognize.export``),
+                    which reads pages without TensorFlow or Keras
     charset.json    the alphabet (crnn.charset.Charset), blank at index 0
     config.json     the resolved training config (model architecture included) and line geometry
     metadata.json   seed, data description, metrics, git commit, machine, parameter count
@@ -13,7 +15,9 @@ half-written one.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +34,22 @@ CHECKPOINT_FILES = {
     "config": "config.json",
     "metadata": "metadata.json",
 }
+# files a checkpoint may have; a backend that needs one says so when it is missing
+OPTIONAL_FILES = {
+    "onnx": "model.onnx",
+}
+
+
+def _default_checkpoint() -> Path:
+    """The committed model: ``checkpoints/default`` of a checkout, else the copy a wheel installs under
+    ``<prefix>/share/crnn-book-ocr`` (pyproject's data-files)."""
+    checkout = Path(__file__).resolve().parents[2] / "checkpoints" / "default"
+    installed = Path(sys.prefix) / "share" / "crnn-book-ocr" / "checkpoints" / "default"
+    return installed if not checkout.is_dir() and installed.is_dir() else checkout
+
+
 # the committed model, so that reading works right after installation
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "default"
+DEFAULT_CHECKPOINT = _default_checkpoint()
 
 
 class CheckpointError(RuntimeError):
@@ -51,14 +69,24 @@ class Checkpoint:
     width_quantum: int = 1
 
     def file(self, kind: str) -> Path:
-        """The path of one of :data:`CHECKPOINT_FILES` ("model", "charset", "config", "metadata")."""
-        return self.path / CHECKPOINT_FILES[kind]
+        """The path of one of :data:`CHECKPOINT_FILES` ("model", "charset", "config", "metadata") or
+        :data:`OPTIONAL_FILES` ("onnx")."""
+        return self.path / (CHECKPOINT_FILES.get(kind) or OPTIONAL_FILES[kind])
 
     @property
     def model_version(self) -> str:
         """A short name of the model: directory, commit and training step."""
         return (f"{self.path.name}@{self.metadata.get('git_commit', 'unknown')}"
                 f"/step{self.metadata.get('metrics', {}).get('step', '?')}")
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, hex (ties an exported model to the ``model.keras`` it came from)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_checkpoint(directory: str | Path, model: Any, charset: Charset, geometry: LineGeometry, train_config: Any,

@@ -47,7 +47,8 @@ class Recognizer:
         return [r for r in results if r is not None]
 
 
-def load_recognizer(directory: str | Path = DEFAULT_CHECKPOINT, backend: str = "keras") -> Recognizer:
-    """Read a checkpoint and load its model with ``backend``; raises ``CheckpointError`` with a one-line reason."""
+def load_recognizer(directory: str | Path = DEFAULT_CHECKPOINT, backend: str = "auto") -> Recognizer:
+    """Read a checkpoint and load its model with ``backend`` (``auto``, ``onnx`` or ``keras``, see
+    ``crnn.recognize.backends``); raises ``CheckpointError`` with a one-line reason."""
     checkpoint = read_checkpoint(directory)
     return Recognizer(checkpoint, load_backend(checkpoint, backend))

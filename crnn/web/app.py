@@ -43,8 +43,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
                reader: Any = None, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
-               cache_pages: int = 32, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> FastAPI:
-    """The FastAPI application. Pass ``reader`` to share an already loaded PageReader.
+               cache_pages: int = 32, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS, backend: str = "auto") -> FastAPI:
+    """The FastAPI application. Pass ``reader`` to share an already loaded PageReader (else one is
+    loaded from ``checkpoint`` with ``backend``, see ``crnn.pipeline.PageReader``).
 
     Only requests naming one of ``allowed_hosts`` in their ``Host`` header are served (a page
     on another site that rebinds its name to this machine gets nothing), and a request that
@@ -53,7 +54,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     from crnn.pipeline import PageReader
 
     if reader is None:
-        reader = PageReader(checkpoint or DEFAULT_CHECKPOINT)
+        reader = PageReader(checkpoint or DEFAULT_CHECKPOINT, backend=backend)
     store = CorrectionStore(Path(corrections_dir))
     pages: OrderedDict[str, StoredPage] = OrderedDict()
     pages_lock = threading.Lock()
