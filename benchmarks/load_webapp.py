@@ -3,7 +3,8 @@
 
 Every answer is checked against the first one (same lines, same text), corrections are
 posted during the run and all must be on disk at the end. Stops by itself. Writes
-requests/s and p50/p95 latency to benchmarks/results.json under "webapp_load", per --backend.
+requests/s and p50/p95 latency of the OCR requests, and of /api/health polled meanwhile, to
+benchmarks/results.json under "webapp_load", per --backend.
 """
 
 from __future__ import annotations
@@ -79,8 +80,23 @@ def main(argv: list[str] | None = None) -> int:
                         else:
                             wrong.append(f"correction: {saved.status_code}")
 
+    health_latencies: list[float] = []
+
+    def health_probe() -> None:
+        """What a new visitor waits for while the app is busy: GET /api/health, five times a second."""
+        with httpx.Client(timeout=60) as session:
+            while time.time() < stop_at:
+                started = time.perf_counter()
+                answer = session.get(f"{url}/api/health")
+                health_latencies.append(time.perf_counter() - started)
+                if answer.status_code != 200:
+                    with lock:
+                        wrong.append(f"health: {answer.status_code}")
+                time.sleep(0.2)
+
     started = time.perf_counter()
     workers = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    workers.append(threading.Thread(target=health_probe))
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -90,11 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     on_disk = {p.name.removesuffix(".gt.txt") for p in corrections.glob("*.gt.txt")}
     lost = [i for i in saved_ids if i not in on_disk]
     latencies.sort()
+    health_latencies.sort()
     result = {
         "backend": args.backend, "clients": args.clients, "seconds": round(wall, 1), "requests": len(latencies),
         "requests_per_second": round(len(latencies) / wall, 2),
         "p50_seconds": round(statistics.median(latencies), 2),
         "p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+        "health_p50_ms": round(1000 * statistics.median(health_latencies), 1),
+        "health_p95_ms": round(1000 * health_latencies[int(0.95 * (len(health_latencies) - 1))], 1),
         "wrong_answers": len(wrong), "corrections_saved": len(saved_ids), "corrections_lost": len(lost),
         "date": time.strftime("%Y-%m-%d"),
     }

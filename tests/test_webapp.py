@@ -264,3 +264,36 @@ def test_framework_errors_answer_in_the_apps_error_shape(client):
                      client.get("/api/corrections", params={"page_id": ["a", "b"]})):
         body = response.json()
         assert response.status_code >= 400 and set(body) == {"error"} and body["error"], (response.status_code, body)
+
+
+class SlowReader(FixedReader):
+    """Takes its time over every page, as a big page on a small machine does."""
+
+    seconds = 1.5
+
+    def read(self, image, source=""):
+        import time
+
+        time.sleep(self.seconds)
+        return super().read(image, source)
+
+
+def test_health_answers_while_pages_are_being_read(tiny_checkpoint, tmp_path):
+    import time
+
+    reader = SlowReader(PageReader(tiny_checkpoint))
+    answers = []
+    # as a context manager the client runs every request on one event loop, as a server does
+    with _client(create_app(reader=reader, corrections_dir=tmp_path / "corrections")) as client:
+        uploads = [threading.Thread(target=lambda: answers.append(_ocr(client))) for _ in range(3)]
+        for upload in uploads:
+            upload.start()
+        time.sleep(0.4)  # the reads are under way
+        started = time.perf_counter()
+        assert client.get("/api/health").status_code == 200
+        waited = time.perf_counter() - started
+        for upload in uploads:
+            upload.join()
+    assert len(answers) == 3 and reader.calls == 3
+    # reading runs in worker threads: the event loop, and so health, never waits for a page
+    assert waited < 0.5, f"health waited {waited:.2f} s behind the reads"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,16 @@ from crnn.recognize.model import logit_lengths, prepare_images
 
 @dataclass
 class Recognizer:
-    """Reads normalized line images (``crnn.imaging.normalize_line``) with one checkpoint's model."""
+    """Reads normalized line images (``crnn.imaging.normalize_line``) with one checkpoint's model.
+
+    Safe to share between threads: the model runs one batch at a time (a backend already uses
+    every core for one batch, and not every backend may be entered twice at once), while the
+    callers' other work, a page's layout say, goes on in parallel.
+    """
 
     checkpoint: Checkpoint
     backend: Backend
+    _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def charset(self) -> Charset:
@@ -35,7 +42,9 @@ class Recognizer:
         """Logits and frame counts for normalized line images (one batch, padded to the widest,
         rounded up to the checkpoint's width quantum)."""
         images, widths = prepare_images(lines, width_quantum=self.checkpoint.width_quantum)
-        return self.backend.logits(images), logit_lengths(widths, self.checkpoint.model_config)
+        with self._model_lock:
+            logits = self.backend.logits(images)
+        return logits, logit_lengths(widths, self.checkpoint.model_config)
 
     def read(self, lines: list[np.ndarray], decoder: Decoder, batch_size: int = 32) -> list[Decoded]:
         """Decode normalized line images, batched by similar width; results in the order given."""

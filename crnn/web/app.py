@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crnn.charset import Charset
@@ -58,7 +60,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     store = CorrectionStore(Path(corrections_dir))
     pages: OrderedDict[str, StoredPage] = OrderedDict()
     pages_lock = threading.Lock()
-    model_lock = threading.Lock()
+    # pages read at once: one per core keeps the cores busy; more would only hold more pages in memory
+    reading_slots = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
     charset: Charset = reader.recognizer.charset
     model_version = reader.recognizer.checkpoint.model_version
 
@@ -101,13 +104,15 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     @app.get("/api/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:  # on the event loop: it answers while every worker thread reads
         return {"status": "ok", "model_version": model_version, "charset_size": len(charset)}
 
     def run_ocr(data: bytes, filename: str) -> dict[str, Any]:
-        gray = decode_upload(data, max_bytes, max_pixels)
-        page_id = hashlib.sha256(data).hexdigest()
-        with model_lock:
+        """Decode and read an upload; called in a worker thread, off the event loop."""
+        with reading_slots:
+            gray = decode_upload(data, max_bytes, max_pixels)
+            page_id = hashlib.sha256(data).hexdigest()
+            # the reader serializes only its model; layouts of concurrent uploads run side by side
             result = reader.read(gray, source=filename)
         with pages_lock:
             pages[page_id] = StoredPage.of(page_id, result, filename)
@@ -129,7 +134,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             if upload is None or isinstance(upload, str):
                 raise RequestError(400, "multipart upload needs a file field named 'image'")
             data = await upload.read()
-            return run_ocr(data, Path(upload.filename or "upload").name)
+            return await run_in_threadpool(run_ocr, data, Path(upload.filename or "upload").name)
         if content_type.startswith("application/json"):
             try:
                 payload = json.loads(body)
@@ -137,7 +142,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
                 raise RequestError(400, "malformed JSON body") from None
             if not isinstance(payload, dict) or "image" not in payload:
                 raise RequestError(400, "JSON body needs an 'image' field with a data URL")
-            return run_ocr(decode_data_url(payload["image"]), str(payload.get("filename", "upload"))[:200])
+            return await run_in_threadpool(run_ocr, decode_data_url(payload["image"]),
+                                           str(payload.get("filename", "upload"))[:200])
         raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
 
     def stored_page(page_id: Any) -> StoredPage:
@@ -177,7 +183,9 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             if missing:
                 raise RequestError(422, f"characters outside the charset: {''.join(sorted(missing))!r}")
             checked.append((index, text))
-        saved = [store.save(stored, index, text, model_version) for index, text in checked]
+        # the store writes and fsyncs files: off the event loop, which keeps answering meanwhile
+        saved = await run_in_threadpool(lambda: [store.save(stored, index, text, model_version)
+                                                 for index, text in checked])
         return {"saved": saved}
 
     @app.get("/api/corrections")
