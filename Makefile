@@ -22,7 +22,13 @@ WORKERS ?= 2
 SYNTH_CFG ?= configs/synth.yaml
 ## TRAIN_CFG: training configuration
 TRAIN_CFG ?= configs/train.yaml
-## STEPS: optimizer steps for `make train` (empty: the config's)
+## FINETUNE_CFG: fine-tuning configuration (starting checkpoint, folders of real line pairs, synthetic mix)
+FINETUNE_CFG ?= configs/finetune.yaml
+## FINETUNE_RUN: fine-tuning output directory
+FINETUNE_RUN ?= runs/finetune
+## PAGES_TRAIN: transcribed page folders that `make line-pairs` cuts line pairs from
+PAGES_TRAIN ?= $(wildcard ../shared/devset/train/dp_*)
+## STEPS: optimizer steps for `make train` or `make finetune` (empty: the config's)
 STEPS ?=
 ## RUN: training output directory
 RUN ?= runs/$(NAME)
@@ -44,7 +50,7 @@ PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint synth synth-preview train export eval eval-real bench docs clean serve
+.PHONY: help install demo test test-fast lint synth synth-preview train line-pairs finetune export eval eval-real bench docs clean serve
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -74,6 +80,14 @@ synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet
 train: $(STAMP) ## train on data/synth/$(NAME); best checkpoint, log and curve in $(RUN)
 	$(PY) scripts/train.py --config $(TRAIN_CFG) --data data/synth/$(NAME) --run-dir $(RUN) $(if $(STEPS),--steps $(STEPS))
 	@echo "use it: $(VENV)/bin/crnn-ocr IMG --checkpoint $(RUN)/best (or copy it, model.onnx included, to checkpoints/default)"
+
+line-pairs: $(STAMP) ## cut line pairs from the transcribed pages of $(PAGES_TRAIN) into data/real/dp_lines (for make finetune)
+	@if [ -z "$(PAGES_TRAIN)" ]; then echo "skipping line-pairs: no page folders (PAGES_TRAIN)"; exit 0; fi; \
+	$(PY) scripts/cut_line_pairs.py $(PAGES_TRAIN) --omits-first-line 'dp_*' --out data/real/dp_lines
+
+finetune: $(STAMP) ## fine-tune the committed model on real line pairs + synthetic lines ($(FINETUNE_CFG)); best in $(FINETUNE_RUN)
+	$(PY) scripts/finetune.py --config $(FINETUNE_CFG) --run-dir $(FINETUNE_RUN) $(if $(STEPS),--steps $(STEPS))
+	@echo "use it: $(VENV)/bin/crnn-ocr IMG --checkpoint $(FINETUNE_RUN)/best"
 
 export: $(STAMP) ## export $(CHECKPOINT)/model.keras to model.onnx (kept only if it reads the same on 200 lines)
 	$(PY) scripts/export_model.py --checkpoint $(CHECKPOINT)

@@ -63,3 +63,20 @@ def tiny_checkpoint(tmp_path_factory, tiny_model_config) -> Path:
     save_checkpoint(path, model, charset, LineGeometry(LINE_HEIGHT), {"model": to_dict(tiny_model_config)},
                     {"git_commit": "abc", "metrics": {"step": 5}})
     return path
+
+
+@pytest.fixture(scope="module")
+def synthetic_data(tmp_path_factory) -> Path:
+    """A data set of 48 synthetic lines, a quarter of them validation (a few seconds to make)."""
+    from dataclasses import replace
+
+    from crnn.config import load_config
+    from crnn.synth.config import SynthConfig
+    from crnn.synth.dataset import build_dataset
+
+    config = replace(load_config(SynthConfig, ROOT / "configs" / "synth.yaml"), name="t", num_lines=48,
+                     shard_size=24, validation_fraction=0.25, sample_pngs=0)
+    out = tmp_path_factory.mktemp("synth") / "t"
+    build_dataset(config, out, workers=1, progress=False)
+    return out
+

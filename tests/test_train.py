@@ -12,7 +12,6 @@ from crnn.charset import Charset
 from crnn.recognize.architectures import build_model
 from crnn.recognize.decoders import greedy_decode_batch
 from crnn.synth.config import SynthConfig
-from crnn.synth.dataset import build_dataset
 from crnn.synth.render import LineRenderer, select_fonts
 from crnn.training import TrainConfig, TrainingError, train
 from crnn.training.batches import LineSet, make_batch
@@ -23,15 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """A data set of 48 synthetic lines (a few seconds to make)."""
-    from crnn.config import load_config
-
-    config = replace(load_config(SynthConfig, ROOT / "configs" / "synth.yaml"), name="t", num_lines=48,
-                     shard_size=24, validation_fraction=0.25, sample_pngs=0)
-    out = tmp_path_factory.mktemp("synth") / "t"
-    build_dataset(config, out, workers=1, progress=False)
-    return out
+def dataset(synthetic_data):
+    return synthetic_data
 
 
 def _train_config(dataset, tiny_model_config, **changes):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,3 +46,44 @@ def open_reader(checkpoint: Path, decoder: str, beam_width: int, backend: str = 
         return PageReader(checkpoint, decoder=decoder, beam_width=beam_width, backend=backend)
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
+
+
+def run_training_command(start: Callable[[], dict], run_dir: Path, validation: str, export: bool) -> int:
+    """Run a training function (``start`` loads its config and trains, returning the best checkpoint's
+    metadata), report the best checkpoint, and export it to ONNX when ``export``.
+
+    Returns the exit code: 0, 1 when the export failed, 2 for a bad config or data, 130 when interrupted.
+    """
+    import sys
+
+    from crnn.config import ConfigError
+    from crnn.training import TrainingError
+
+    try:
+        best = start()
+    except (ConfigError, TrainingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted; continue with --resume --run-dir {run_dir}", file=sys.stderr)
+        return 130
+    metrics = best["metrics"]
+    print(f"best {validation} CER {100 * metrics['val_cer']:.2f}% (exact lines {100 * metrics['val_exact']:.1f}%) "
+          f"at step {metrics['step']}; checkpoint: {run_dir / 'best'}")
+    return 1 if export and export_trained(run_dir / "best") else 0
+
+
+def export_trained(checkpoint: Path) -> int:
+    """Export a freshly trained checkpoint to ONNX (a trained model never ships without its twin, checked
+    against it); prints the outcome, returns the exit code: 0, or 1 when the export failed or was refused."""
+    import sys
+
+    from crnn.export import ExportError, export_onnx
+
+    try:
+        print(export_onnx(checkpoint).summary())
+    except ExportError as exc:
+        print(f"error: {exc}; the checkpoint has no model.onnx (retry with `make export CHECKPOINT={checkpoint}`)",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -9,7 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from crnn.cli.common import ROOT, config_parser
+from crnn.cli.common import ROOT, config_parser, run_training_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,34 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     130 when interrupted."""
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from crnn.config import ConfigError, load_config
-    from crnn.training import TrainConfig, TrainingError, train
+    from crnn.config import load_config
+    from crnn.training import TrainConfig, train
 
     overrides = {"data": args.data, "steps": args.steps, "time_limit_minutes": args.time_limit}
-    try:
+
+    def start() -> dict:
         config = load_config(TrainConfig, args.config, {k: v for k, v in overrides.items() if v is not None})
         if not Path(config.data).is_absolute() and not Path(config.data).exists():
             config = replace(config, data=str(ROOT / config.data))  # relative to the project, not the cwd
-        best = train(config, args.run_dir, resume=args.resume, verbose=0 if args.quiet else 1)
-    except (ConfigError, TrainingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"interrupted; continue with --resume --run-dir {args.run_dir}", file=sys.stderr)
-        return 130
-    metrics = best["metrics"]
-    print(f"best validation CER {100 * metrics['val_cer']:.2f}% (exact lines {100 * metrics['val_exact']:.1f}%) "
-          f"at step {metrics['step']}; checkpoint: {args.run_dir / 'best'}")
-    if not args.no_onnx:
-        # a trained model never ships without its ONNX twin, checked against it
-        from crnn.export import ExportError, export_onnx
+        return train(config, args.run_dir, resume=args.resume, verbose=0 if args.quiet else 1)
 
-        try:
-            print(export_onnx(args.run_dir / "best").summary())
-        except ExportError as exc:
-            print(f"error: {exc}; the checkpoint has no model.onnx (retry with `make export CHECKPOINT=...`)",
-                  file=sys.stderr)
-            return 1
+    code = run_training_command(start, args.run_dir, "validation", export=not args.no_onnx)
+    if code:
+        return code
     if args.export:
         from crnn.io import atomic_directory
 

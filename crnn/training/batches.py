@@ -50,12 +50,19 @@ def load_lines(dataset: LineDataset, charset: Charset, model_config: ModelConfig
 
 
 def epoch_batches(widths: np.ndarray, batch_size: int, steps: int, seed: int, epoch: int,
-                  bucket_batches: int) -> list[np.ndarray]:
-    """``steps`` batches of line indices for one epoch, each of similar widths; depends only on its arguments."""
+                  bucket_batches: int, weights: np.ndarray | None = None) -> list[np.ndarray]:
+    """``steps`` batches of line indices for one epoch, each of similar widths; depends only on its arguments.
+
+    Without ``weights`` every line is drawn equally often (whole permutations); with them,
+    line ``i`` is drawn with probability ``weights[i]`` (they sum to 1), with replacement.
+    """
     rng = np.random.default_rng([seed, epoch])
     needed = steps * batch_size
-    order = np.concatenate([rng.permutation(len(widths)) for _ in range(math.ceil(needed / len(widths)))])
-    order = order[:needed]
+    if weights is None:
+        order = np.concatenate([rng.permutation(len(widths)) for _ in range(math.ceil(needed / len(widths)))])
+        order = order[:needed]
+    else:
+        order = rng.choice(len(widths), size=needed, p=weights)
     group = batch_size * bucket_batches
     batches = []
     for start in range(0, needed, group):

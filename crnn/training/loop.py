@@ -145,6 +145,7 @@ class _Run:
     data_ref: dict[str, Any]
     machine: dict[str, Any]
     started: float
+    extra_validation: LineSet | None = None  # logged as synthetic_val_cer; does not pick the best
 
     def end_epoch(self, losses: list[float]) -> None:
         state, config = self.state, self.config
@@ -156,6 +157,10 @@ class _Run:
         row = {"epoch": state.epoch, "step": state.step, "wall_seconds": round(state.wall_seconds, 1),
                "loss": round(float(np.mean(losses)), 5), "learning_rate": lr,
                "val_cer": round(metrics["val_cer"], 5), "val_exact": round(metrics["val_exact"], 4)}
+        if self.extra_validation is not None and self.extra_validation.images:
+            extra = evaluate(self.model, self.extra_validation, self.charset, config.model, config.width_quantum)
+            metrics["synthetic_val_cer"] = extra["val_cer"]
+            row["synthetic_val_cer"] = round(extra["val_cer"], 5)
         log_path = self.run_dir / "log.csv"
         new_file = not log_path.exists()
         with log_path.open("a", newline="", encoding="utf-8") as f:
@@ -182,8 +187,6 @@ class _Run:
 
 def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1) -> dict:
     """Train (or resume) a model; returns the best checkpoint's metadata. Writes under ``run_dir``."""
-    import keras
-
     data_dir = Path(config.data)
     try:
         manifest = load_manifest(data_dir)
@@ -191,35 +194,54 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int
         raise TrainingError(str(exc)) from None
     charset = Charset()
     geometry = _data_geometry(data_dir, manifest, charset, config)
-    state = _prepare_run_dir(run_dir, config, resume)
-
-    keras.utils.set_random_seed(config.seed + state.epoch)
     train_lines, dropped = load_lines(ShardDataset(data_dir, "train"), charset, config.model)
     val_lines, _ = load_lines(ShardDataset(data_dir, "validation"), charset, config.model, config.validation_lines)
-    for name, lines in (("train", train_lines), ("validation", val_lines)):
-        if not lines.images:
-            raise TrainingError(f"no {name} lines in {data_dir}")
     if verbose:
         print(f"{len(train_lines.images)} train lines ({dropped} too narrow for their label, skipped), "
               f"{len(val_lines.images)} validation lines", file=sys.stderr)
+    data_ref = {"path": str(data_dir), "manifest_sha256": file_sha256(data_dir / "manifest.json"),
+                "train_lines": len(train_lines.images), "name": manifest.get("name")}
+    return run_training(config, run_dir, train_lines, val_lines, charset, geometry, data_ref, resume, verbose)
 
+
+def run_training(config: TrainConfig, run_dir: Path, train_lines: LineSet, val_lines: LineSet, charset: Charset,
+                 geometry: LineGeometry, data_ref: dict[str, Any], resume: bool = False, verbose: int = 1,
+                 initial_model: Path | None = None, weights: np.ndarray | None = None,
+                 extra_validation: LineSet | None = None) -> dict:
+    """The loop over lines already in memory; returns the best checkpoint's metadata.
+
+    ``initial_model`` (a ``.keras`` file of the same architecture) starts a new run from its
+    weights; ``weights`` are the lines' sampling probabilities (see ``epoch_batches``);
+    ``extra_validation`` is evaluated and logged after each epoch beside ``val_lines``, which
+    alone picks the best checkpoint.
+    """
+    import keras
+
+    for name, lines in (("train", train_lines), ("validation", val_lines)):
+        if not lines.images:
+            raise TrainingError(f"no {name} lines")
+    state = _prepare_run_dir(run_dir, config, resume)
+    keras.utils.set_random_seed(config.seed + state.epoch)
     model = build_model(config.model, charset.num_classes, geometry.height)
     optimizer, schedule = _optimizer(config)
     trainer = make_trainer(model, optimizer)
     if resume:
         _restore(run_dir / "last", model, optimizer)
+    elif initial_model is not None:
+        try:
+            model.load_weights(initial_model)
+        except Exception as exc:
+            raise TrainingError(f"cannot start from {initial_model}: {str(exc).splitlines()[0]}") from None
     started = time.perf_counter() - state.wall_seconds
-    data_ref = {"path": str(data_dir), "manifest_sha256": file_sha256(data_dir / "manifest.json"),
-                "train_lines": len(train_lines.images), "name": manifest.get("name")}
     run = _Run(config, run_dir, state, verbose, charset, geometry, model, optimizer, schedule, val_lines, data_ref,
-               machine_description(), started)
-    _loop(run, trainer, train_lines)
+               machine_description(), started, extra_validation)
+    _loop(run, trainer, train_lines, weights)
     if not (run_dir / "best" / CHECKPOINT_FILES["model"]).is_file():
         raise TrainingError("training ended without a validated checkpoint")
     return json.loads((run_dir / "best" / CHECKPOINT_FILES["metadata"]).read_text(encoding="utf-8"))
 
 
-def _loop(run: _Run, trainer: Any, train_lines: LineSet) -> None:
+def _loop(run: _Run, trainer: Any, train_lines: LineSet, weights: np.ndarray | None = None) -> None:
     """Epochs of ``train_on_batch`` until the step count or the time limit is reached.
 
     A plain loop rather than ``fit()``: fit's input pipeline and per-step bookkeeping cost a
@@ -234,7 +256,7 @@ def _loop(run: _Run, trainer: Any, train_lines: LineSet) -> None:
         while state.epoch < total_epochs:
             reseed_random_layers(run.model, config.seed, state.epoch)
             batches = epoch_batches(train_lines.widths, config.batch_size, config.steps_per_epoch,
-                                    config.seed, state.epoch, config.bucket_batches)
+                                    config.seed, state.epoch, config.bucket_batches, weights)
             if run.verbose:
                 print(f"Epoch {state.epoch + 1}/{total_epochs}", file=sys.stderr)
             progress = keras.utils.Progbar(len(batches), verbose=1 if run.verbose else 0)  # shows the epoch mean

@@ -24,6 +24,8 @@ def plot_learning_curve(log_path: Path, out_path: Path) -> None:
     minutes = [float(r["wall_seconds"]) / 60 for r in rows]
     loss = [float(r["loss"]) for r in rows]
     cer = [100 * float(r["val_cer"]) for r in rows]
+    # a fine-tuning run also logs the synthetic validation CER: what the model forgets
+    synthetic = [100 * float(r["synthetic_val_cer"]) for r in rows] if rows[0].get("synthetic_val_cer") else None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, x, label in ((axes[0], step, "step"), (axes[1], minutes, "wall time (min)")):
         ax.plot(x, loss, color="tab:blue", label="train loss")
@@ -32,10 +34,14 @@ def plot_learning_curve(log_path: Path, out_path: Path) -> None:
         ax.set_yscale("log")
         twin = ax.twinx()
         twin.plot(x, cer, color="tab:red", marker=".", label="val CER %")
+        if synthetic:
+            twin.plot(x, synthetic, color="tab:orange", marker=".", linestyle="--", label="synthetic val CER %")
+            twin.legend(loc="upper right")
         twin.set_ylabel("validation CER (%)", color="tab:red")
         twin.set_yscale("log")
         ax.grid(alpha=0.3)
-    fig.suptitle("CRNN training on synthetic lines")
+    fig.suptitle("CRNN fine-tuning: validation on real lines of held-out pages" if synthetic
+                 else "CRNN training on synthetic lines")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
