@@ -297,3 +297,151 @@ def test_health_answers_while_pages_are_being_read(tiny_checkpoint, tmp_path):
     assert len(answers) == 3 and reader.calls == 3
     # reading runs in worker threads: the event loop, and so health, never waits for a page
     assert waited < 0.5, f"health waited {waited:.2f} s behind the reads"
+
+
+# --- records whole or not at all; limits before reading; small things (hardening issue) ----------------------
+
+def _data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def test_a_lone_surrogate_file_name_is_cleaned_and_the_page_still_corrects(client, tmp_path):
+    response = client.post("/api/ocr", content=json.dumps({"image": _data_url(_png()), "filename": "\ud800.png"}),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert "\ud800" not in page["source"] and page["source"].endswith(".png")
+    saved = client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 0, "text": "first"})
+    assert saved.status_code == 200, saved.text
+    correction_id = saved.json()["saved"][0]["id"]
+    assert {p.name for p in (tmp_path / "corrections").glob(f"{correction_id}*")} == {
+        f"{correction_id}.png", f"{correction_id}.gt.txt", f"{correction_id}.json"}
+
+
+def test_an_interrupted_save_leaves_no_training_pair_and_no_record(reader, tmp_path, monkeypatch):
+    import crnn.web.store as store_module
+    from crnn.data import FolderDataset
+
+    written = []
+
+    def fail_on_second(path, data):
+        if written:
+            raise OSError("disk full")
+        written.append(path)
+        return original(path, data)
+
+    original = store_module.write_new_file
+    monkeypatch.setattr(store_module, "write_new_file", fail_on_second)
+    app = create_app(reader=reader, corrections_dir=tmp_path / "corrections")
+    client = TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
+    page = _ocr(client)
+    response = client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 0, "text": "x"})
+    assert response.status_code == 500 and set(response.json()) == {"error"}
+    assert len(FolderDataset(tmp_path / "corrections")) == 0
+    assert client.get("/api/corrections").json()["corrections"] == []
+
+
+def test_unexpected_errors_answer_as_json_without_a_traceback(tiny_checkpoint, tmp_path):
+    class Broken(FixedReader):
+        def read(self, image, source=""):
+            raise RuntimeError("something deep inside broke")
+
+    app = create_app(reader=Broken(PageReader(tiny_checkpoint)), corrections_dir=tmp_path / "c")
+    response = TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False).post(
+        "/api/ocr", files={"image": ("p.png", _png(), "image/png")})
+    assert response.status_code == 500 and response.json() == {"error": "internal server error"}
+
+
+def test_more_corrections_than_lines_or_a_line_twice_is_refused(client, tmp_path):
+    page = _ocr(client)  # two lines
+    many = [{"line_index": i % 2, "text": f"t{i}"} for i in range(2000)]
+    response = client.post("/api/corrections", json={"page_id": page["page_id"], "corrections": many})
+    assert response.status_code == 413 and "one per line" in response.json()["error"]
+    twice = [{"line_index": 0, "text": "a"}, {"line_index": 0, "text": "b"}]
+    response = client.post("/api/corrections", json={"page_id": page["page_id"], "corrections": twice})
+    assert response.status_code == 400 and "twice" in response.json()["error"]
+    assert not list((tmp_path / "corrections").glob("*"))
+
+
+def test_json_nested_too_deep_is_a_400(client):
+    deep = "[" * 100_000 + "]" * 100_000
+    for path in ("/api/ocr", "/api/corrections"):
+        response = client.post(path, content=deep, headers={"content-type": "application/json"})
+        assert response.status_code == 400 and "malformed" in response.json()["error"]
+
+
+def test_a_decompression_bomb_is_413(client):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    png = _png()
+    bomb = png[:33] + chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * (20 * 1024 * 1024), 9)) + png[33:]
+    response = client.post("/api/ocr", files={"image": ("bomb.png", bomb, "image/png")})
+    assert response.status_code == 413 and set(response.json()) == {"error"}
+
+
+def _request(headers: dict[str, str], chunks: list[bytes]):
+    from starlette.requests import Request
+
+    received = []
+
+    async def receive():
+        if len(received) < len(chunks):
+            received.append(chunks[len(received)])
+            return {"type": "http.request", "body": received[-1], "more_body": len(received) < len(chunks)}
+        return {"type": "http.disconnect"}
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [(k.encode(), v.encode())
+                                                                        for k, v in headers.items()]}
+    return Request(scope, receive), received
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(declared):
+    import asyncio
+
+    from crnn.web.app import read_body
+    from crnn.web.uploads import RequestError
+
+    chunks = [b"x" * 1000] * 50
+    headers = {"content-length": str(50_000)} if declared else {}
+    request, received = _request(headers, chunks)
+    with pytest.raises(RequestError) as info:
+        asyncio.run(read_body(request, 5_000))
+    assert info.value.status == 413
+    # declared: refused from the header alone; streamed: stopped at the first chunk past the limit
+    assert len(received) == (0 if declared else 6)
+    request, _ = _request({}, [b"ab", b"cd"])
+    assert asyncio.run(read_body(request, 5_000)) == b"abcd"
+
+
+def test_corrections_are_stored_nfc_and_an_empty_one_is_refused(client, tmp_path):
+    page = _ocr(client)
+    decomposed = "cafe\u0301"
+    saved = client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 0, "text": decomposed})
+    assert saved.status_code == 200
+    correction_id = saved.json()["saved"][0]["id"]
+    assert (tmp_path / "corrections" / f"{correction_id}.gt.txt").read_text(encoding="utf-8") == "caf\u00e9\n"
+    empty = client.post("/api/corrections", json={"page_id": page["page_id"], "line_index": 1, "text": "  "})
+    assert empty.status_code == 400 and "empty" in empty.json()["error"]
+
+
+def test_base64_with_line_breaks_is_accepted(client):
+    encoded = base64.encodebytes(_png()).decode()  # MIME style: a line break every 76 characters
+    assert "\n" in encoded.strip()
+    response = client.post("/api/ocr", json={"image": "data:image/png;base64," + encoded})
+    assert response.status_code == 200, response.text
+
+
+def test_head_security_headers_and_no_cdn_docs(client):
+    head = client.head("/")
+    assert head.status_code == 200
+    for response in (head, client.get("/api/health"), client.get("/api/no-such-route")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
+    assert client.get("/openapi.json").status_code == 200

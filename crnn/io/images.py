@@ -62,6 +62,9 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"image refused: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
+        if "decompressed data too large" in str(exc).lower():
+            # a compressed chunk (PNG text or colour profile) that inflates past Pillow's safety limit
+            raise ImageTooLargeError(f"image refused: {exc}") from None
         raise ImageError(f"cannot decode image: {exc}") from None
 
 

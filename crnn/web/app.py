@@ -12,6 +12,7 @@ import json
 import os
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from crnn.web.uploads import (
     MAX_UPLOAD_PIXELS,
     RequestError,
     check_page_id,
+    clean_text,
     decode_data_url,
     decode_upload,
 )
@@ -41,6 +43,14 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# on every answer: no content sniffing, no framing by another site, scripts and styles only from the app
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                               "'unsafe-inline'; img-src 'self' data: blob:; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
@@ -65,7 +75,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     charset: Charset = reader.recognizer.charset
     model_version = reader.recognizer.checkpoint.model_version
 
-    app = FastAPI(title="crnn-book-ocr", version=__version__,
+    # no /docs or /redoc: FastAPI serves them with scripts from a CDN; /openapi.json describes the API
+    app = FastAPI(title="crnn-book-ocr", version=__version__, docs_url=None, redoc_url=None,
                   description="OCR printed book pages; correct the lines and keep the corrections.")
 
     hosts = frozenset(allowed_hosts)
@@ -78,7 +89,14 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         origin = request.headers.get("origin")
         if request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None and urlsplit(origin).netloc != host:
             return JSONResponse({"error": "cross-site request refused"}, status_code=403)
-        return await call_next(request)
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    # anything unexpected answers in the same shape, without a traceback
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, exc: Exception):
+        return JSONResponse({"error": "internal server error"}, status_code=500)
 
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError):
@@ -99,7 +117,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     async def store_error(_: Request, exc: StoreError):
         return JSONResponse({"error": str(exc)}, status_code=500)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index():
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
@@ -109,6 +127,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
 
     def run_ocr(data: bytes, filename: str) -> dict[str, Any]:
         """Decode and read an upload; called in a worker thread, off the event loop."""
+        filename = clean_text(filename)
         with reading_slots:
             gray = decode_upload(data, max_bytes, max_pixels)
             page_id = hashlib.sha256(data).hexdigest()
@@ -125,9 +144,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     @app.post("/api/ocr")
     async def ocr(request: Request) -> dict[str, Any]:
         content_type = request.headers.get("content-type", "")
-        body = await request.body()
-        if len(body) > max_bytes * 2:
-            raise RequestError(413, f"request body exceeds {max_bytes * 2} bytes")
+        # base64 in JSON is a third larger than the image it holds; a form adds its boundaries
+        body = await read_body(request, max_bytes * 4 // 3 + 64 * 1024)
         if content_type.startswith("multipart/form-data"):
             form = await request.form()
             upload = form.get("image") or form.get("file")
@@ -136,14 +154,11 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             data = await upload.read()
             return await run_in_threadpool(run_ocr, data, Path(upload.filename or "upload").name)
         if content_type.startswith("application/json"):
-            try:
-                payload = json.loads(body)
-            except ValueError:
-                raise RequestError(400, "malformed JSON body") from None
+            payload = parse_json(body)
             if not isinstance(payload, dict) or "image" not in payload:
                 raise RequestError(400, "JSON body needs an 'image' field with a data URL")
             return await run_in_threadpool(run_ocr, decode_data_url(payload["image"]),
-                                           str(payload.get("filename", "upload"))[:200])
+                                           payload.get("filename", "upload"))
         raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
 
     def stored_page(page_id: Any) -> StoredPage:
@@ -157,10 +172,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     async def save_corrections(request: Request) -> dict[str, Any]:
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise RequestError(415, "send the corrections as application/json")
-        try:
-            payload = json.loads(await request.body())
-        except ValueError:
-            raise RequestError(400, "malformed JSON body") from None
+        payload = parse_json(await read_body(request, MAX_CORRECTIONS_BODY))
         if not isinstance(payload, dict):
             raise RequestError(400, "JSON body must be an object")
         stored = stored_page(payload.get("page_id"))
@@ -169,6 +181,9 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             items = [{"line_index": payload.get("line_index"), "text": payload.get("text")}]
         if not isinstance(items, list) or not items:
             raise RequestError(400, "'corrections' must be a non-empty list")
+        if len(items) > len(stored.page.lines):
+            raise RequestError(413, f"{len(items)} corrections for a page of {len(stored.page.lines)} lines "
+                               "(at most one per line)")
         checked = []
         for item in items:
             if not isinstance(item, dict):
@@ -179,6 +194,11 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
                 raise RequestError(404, f"no line {index!r} on this page ({len(lines)} lines)")
             if not isinstance(text, str) or "\n" in text or len(text) > 1000:
                 raise RequestError(400, "text must be one line of at most 1000 characters")
+            text = unicodedata.normalize("NFC", text)
+            if not text.strip():
+                raise RequestError(400, "an empty correction: give the line's text")
+            if any(index == seen for seen, _ in checked):
+                raise RequestError(400, f"line {index} is corrected twice in one request")
             missing = charset.missing(text)
             if missing:
                 raise RequestError(422, f"characters outside the charset: {''.join(sorted(missing))!r}")
@@ -217,6 +237,37 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
                         headers={"Content-Disposition": f'attachment; filename="{name}{output.extension}"'})
 
     return app
+
+
+MAX_CORRECTIONS_BODY = 1024 * 1024  # a page of corrections is a few kilobytes
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes: by its declared
+    ``Content-Length`` before anything is read, else while it streams in (never held whole first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise RequestError(400, "invalid Content-Length header")
+        if int(declared) > limit:
+            raise RequestError(413, f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette's own cache of the body: request.form() parses these bytes
+    return body
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON body; 400 for malformed JSON, including nesting too deep to parse."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise RequestError(400, "malformed JSON body (or nested too deeply)") from None
 
 
 def _hostname(host: str) -> str:

@@ -2,9 +2,13 @@
 
 Each correction is three files named by the server (never by the request), as the
 tesstrain/Calamari/kraken convention has it: ``<id>.png`` (the normalized line image
-the recognizer read), ``<id>.gt.txt`` (its corrected text) and ``<id>.json`` (source
-image hash, box, model version, original prediction, correction, time), written in
-that order, each under a temporary name first; nothing is overwritten.
+the recognizer read), ``<id>.json`` (source image hash, box, model version, original
+prediction, correction, time) and ``<id>.gt.txt`` (its corrected text). A correction
+appears whole or not at all: every part is encoded before any is written, each file
+is written under a temporary name and linked into place (nothing is overwritten), and
+the ``.gt.txt`` comes last. It is what makes the correction exist: a line-pair reader
+takes an image only with its ``.gt.txt``, and :meth:`CorrectionStore.list` a record
+only with its ``.gt.txt``, so an interrupted save leaves nothing either would see.
 """
 
 from __future__ import annotations
@@ -72,16 +76,24 @@ class CorrectionStore:
             "correction": text,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        write_new_file(self.directory / f"{correction_id}.png", png.tobytes())
-        write_new_file(self.directory / f"{correction_id}.gt.txt", (text + "\n").encode("utf-8"))
-        write_new_file(self.directory / f"{correction_id}.json",
-                       json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
+        try:
+            parts = {
+                ".png": png.tobytes(),
+                ".json": json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"),
+                ".gt.txt": (text + "\n").encode("utf-8"),  # last: its presence completes the record
+            }
+        except UnicodeEncodeError as exc:
+            raise StoreError(f"the correction holds text that cannot be stored as UTF-8: {exc.reason}") from None
+        for suffix, data in parts.items():
+            write_new_file(self.directory / f"{correction_id}{suffix}", data)
         return record
 
     def list(self, page_id: str | None = None) -> list[dict[str, Any]]:
         """The stored records (of one page, if given), oldest first."""
         records = []
         for path in sorted(self.directory.glob("*.json")):
+            if not path.with_suffix(".gt.txt").is_file():
+                continue  # a save that was interrupted: not a correction
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):

@@ -48,9 +48,22 @@ def decode_data_url(value: Any) -> bytes:
     else:
         payload = value
     try:
-        return base64.b64decode(payload, validate=True)
+        # line breaks and spaces are allowed (MIME base64 wraps at 76 characters); nothing else is
+        return base64.b64decode("".join(payload.split()), validate=True)
     except (binascii.Error, ValueError):
         raise RequestError(400, "image is not valid base64") from None
+
+
+def clean_text(value: Any, limit: int = 200) -> str:
+    """A client's free text (a file name, say) made safe to store and to send back: NFC, control
+    characters and lone surrogates (which no UTF-8 file or response can hold) replaced, at most
+    ``limit`` characters."""
+    import unicodedata
+
+    text = value if isinstance(value, str) else str(value)
+    text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
+    text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+    return unicodedata.normalize("NFC", text)[:limit]
 
 
 def check_page_id(page_id: Any) -> str:
