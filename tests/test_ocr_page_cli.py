@@ -1,4 +1,5 @@
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -132,3 +133,84 @@ def test_words_follow_decoded_spans():
     assert words[0].box.x0 < words[0].box.x1 <= words[1].box.x0 < words[1].box.x1 <= 200
     assert [w.confidence for w in words] == [0.8, 0.6]
     assert np.all([w.box.y0 == 10 and w.box.y1 == 30 for w in words])
+
+
+# --- output paths, batches and odd inputs (hardening issue) --------------------------------------------------
+
+@pytest.mark.parametrize("option", ["--output-dir", "--debug-dir", "--report"])
+def test_an_output_place_that_cannot_be_written_is_refused_before_reading(capsys, tmp_path, tiny_checkpoint,
+                                                                          page_image, option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker if option != "--report" else blocker / "report.md"
+    argv = [page_image, "--checkpoint", tiny_checkpoint, option, target]
+    if option == "--report":
+        argv += ["--reference", page_image.with_suffix(".gt.txt")]
+        page_image.with_suffix(".gt.txt").write_text("some text\n", encoding="utf-8")
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and option in err
+
+
+def test_inputs_sharing_a_stem_keep_both_outputs(capsys, tmp_path, tiny_checkpoint, page_image):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image = cv2.imread(str(page_image))
+    cv2.imwrite(str(folder / "page.png"), image)
+    cv2.imwrite(str(folder / "page.jpg"), image)
+    out = tmp_path / "out"
+    code, _, _ = _run(capsys, folder / "page.png", folder / "page.jpg", "--checkpoint", tiny_checkpoint,
+                      "--output-dir", out)
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["page.jpg.txt", "page.png.txt"]
+
+
+def test_a_missing_file_in_a_batch_fails_alone(capsys, tmp_path, tiny_checkpoint, page_image):
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, page_image, tmp_path / "gone.png", "--checkpoint", tiny_checkpoint,
+                        "--output-dir", out)
+    assert code == 1 and "gone.png" in err and (out / "page.txt").is_file()
+
+
+def test_a_damaged_model_file_is_named_as_damaged(capsys, tmp_path, tiny_checkpoint, page_image):
+    import shutil
+
+    damaged = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, damaged)
+    (damaged / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    code, _, err = _run(capsys, page_image, "--checkpoint", damaged, "--backend", "keras")
+    assert code == 2 and "damaged" in err and "not found" not in err.lower()
+
+
+def test_a_fifo_is_not_called_missing(capsys, tmp_path, tiny_checkpoint):
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    code, _, err = _run(capsys, fifo, "--checkpoint", tiny_checkpoint)
+    assert code == 2 and "not a regular file" in err
+
+
+def test_a_multi_page_tiff_warns_that_only_its_first_page_is_read(capsys, tmp_path, tiny_checkpoint, page_image):
+    from PIL import Image
+
+    first = Image.open(page_image).convert("L")
+    path = tmp_path / "book.tif"
+    first.save(path, save_all=True, append_images=[first, first])
+    code, _, err = _run(capsys, path, "--checkpoint", tiny_checkpoint)
+    assert code == 0 and "holds 3 images" in err and "only the first" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "-0.1", "1.5"])
+def test_low_confidence_outside_zero_to_one_is_refused(capsys, tiny_checkpoint, page_image, value):
+    code, _, err = _run(capsys, page_image, "--checkpoint", tiny_checkpoint, "--low-confidence", value)
+    assert code == 2 and "--low-confidence" in err
+
+
+def test_piping_into_head_ends_without_a_traceback(tmp_path, tiny_checkpoint, page_image):
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "ocr_page.py"
+    command = (f"{sys.executable} {script} {page_image} {page_image} {page_image} {page_image} "
+               f"--checkpoint {tiny_checkpoint} | head -c 1")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr

@@ -109,8 +109,56 @@ def run_demo(reader: PageReader) -> int:
     return 0
 
 
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Refuse, before any page is read, output places that cannot be written (``UsageError``)."""
+    for option, folder in (("--output-dir", args.output_dir), ("--debug-dir", args.debug_dir)):
+        if folder is None:
+            continue
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{option} {folder} is a file, not a folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{option} {folder} cannot be created: {exc.strerror or exc}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"{option} {folder} is not writable")
+    if args.report is not None:
+        if args.report.is_dir():
+            raise UsageError(f"--report {args.report} is a folder")
+        parent = args.report.parent
+        if args.report.exists() and not os.access(args.report, os.W_OK):
+            raise UsageError(f"--report {args.report} is not writable")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--report {args.report}: its folder cannot be created: {exc.strerror or exc}") \
+                from None
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"--report {args.report}: its folder is not writable")
+
+
+def output_names(images: list[Path], extension: str) -> dict[Path, str]:
+    """The output file name of each image: its stem plus ``extension``, or, where two inputs share a
+    stem (``page.jpg`` and ``page.png``), its whole name plus ``extension``, so that neither
+    overwrites the other, whatever the order they come in."""
+    stems: dict[str, int] = {}
+    for image in images:
+        stems[image.stem] = stems.get(image.stem, 0) + 1
+    return {image: (image.stem if stems[image.stem] == 1 else image.name) + extension for image in images}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Read pages; the exit code is 0 when all were read, 1 when some failed, 2 for bad usage or input."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader of our output went away (`| head`): stop quietly, as command-line tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -118,17 +166,20 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("give one or more page images (or directories), or --demo; see --help")
         if args.beam_width < 1:
             raise UsageError("--beam-width must be at least 1")
+        if not 0.0 <= args.low_confidence <= 1.0:  # also refuses nan
+            raise UsageError(f"--low-confidence must be between 0 and 1, got {args.low_confidence}")
         if not (args.checkpoint / "model.keras").is_file():
             raise UsageError(f"no checkpoint yet at {args.checkpoint}: train one with `make synth train`")
-        try:
-            images = collect_images(args.images)
-        except ImageError as exc:
-            raise UsageError(str(exc)) from None
+        missing: list[str] = []
+        images = collect_images(args.images, missing)
+        if missing and not images:
+            raise UsageError("; ".join(missing))
         reference = read_reference(args.reference) if args.reference else None
         if reference is not None and len(images) != 1:
             raise UsageError("--reference needs exactly one image")
         if len(images) > 1 and args.output_dir is None and args.format != "txt":
             raise UsageError(f"{len(images)} images: give --output-dir for --format {args.format}")
+        check_output_paths(args)
 
         reader = open_reader(args.checkpoint, args.decoder, args.beam_width, args.backend)
     except UsageError as exc:
@@ -137,17 +188,21 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.demo:
         return run_demo(reader)
-    return ocr_images(reader, images, reference, args)
+    for reason in missing:  # the batch goes on without them, and says so in its exit code
+        print(f"error: {reason}", file=sys.stderr)
+    return ocr_images(reader, images, reference, args, failed_before=len(missing))
 
 
-def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | None, args: argparse.Namespace) -> int:
-    """Read each image, write its output, report failures in one line each; returns the exit code."""
+def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | None, args: argparse.Namespace,
+               failed_before: int = 0) -> int:
+    """Read each image, write its output, report failures in one line each; returns the exit code
+    (``failed_before``: inputs already reported as failed, which make it 1)."""
     from crnn.formats import render
+    from crnn.io import frame_count
     from crnn.layout import save_debug
 
     failures = 0
-    if args.output_dir:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
+    names = output_names(images, FORMATS[args.format].extension)
     if len(images) > 1:
         from tqdm import tqdm  # a bar for a batch; a single page starts faster without it
 
@@ -156,6 +211,10 @@ def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | No
     else:
         progress, say = images, print
     for image in progress:
+        frames = frame_count(image)
+        if frames > 1:
+            say(f"warning: {image} holds {frames} images (pages or frames); only the first is read",
+                file=sys.stderr)
         try:
             started = time.perf_counter()
             result = reader.read(image, source=str(image), single_line=args.single_line)
@@ -166,7 +225,12 @@ def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | No
             continue
         output = render(result.page, args.format, args.low_confidence)
         if args.output_dir:
-            (args.output_dir / (image.stem + FORMATS[args.format].extension)).write_text(output, encoding="utf-8")
+            try:
+                (args.output_dir / names[image]).write_text(output, encoding="utf-8")
+            except OSError as exc:
+                say(f"error: cannot write {args.output_dir / names[image]}: {exc.strerror or exc}", file=sys.stderr)
+                failures += 1
+                continue
         else:
             if len(images) > 1:
                 sys.stdout.write(f"==> {image} <==\n")
@@ -182,9 +246,10 @@ def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | No
                 args.report.write_text(report, encoding="utf-8")
         if not result.page.lines:
             say(f"warning: no text lines found in {image}", file=sys.stderr)
-    if failures:
-        print(f"{failures} of {len(images)} page(s) failed", file=sys.stderr)
-        return 1 if failures < len(images) else 2
+    total_failures, total = failures + failed_before, len(images) + failed_before
+    if total_failures:
+        print(f"{total_failures} of {total} page(s) failed", file=sys.stderr)
+        return 1 if total_failures < total else 2
     return 0
 
 

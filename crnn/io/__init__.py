@@ -7,6 +7,7 @@ from crnn.io.images import (
     ImageError,
     ImageTooLargeError,
     collect_images,
+    frame_count,
     image_size,
     load_image,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "collect_images",
+    "frame_count",
     "image_size",
     "load_image",
     "write_new_file",

@@ -41,7 +41,7 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
         else:
             path = Path(source)
             if not path.is_file():
-                raise ImageError(f"no such file: {path}")
+                raise ImageError(f"not a regular file: {path}" if path.exists() else f"no such file: {path}")
             if path.stat().st_size == 0:
                 raise ImageError(f"empty file (0 bytes): {path}")
             handle = path.open("rb")
@@ -84,6 +84,20 @@ def _to_gray_array(image: Any) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def frame_count(path: str | Path) -> int:
+    """How many images (pages, frames) a file holds: a multi-page TIFF or an animated GIF has more
+    than one, of which :func:`load_image` decodes the first. 1 for anything Pillow cannot open."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not Path(path).is_file():
+        return 1
+    try:
+        with Image.open(path) as image:
+            return int(getattr(image, "n_frames", 1))
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return 1
+
+
 def image_size(path: str | Path) -> tuple[int, int] | None:
     """(width, height) from an image file's header without decoding it; ``None`` if it is not an image."""
     from PIL import Image, UnidentifiedImageError
@@ -95,20 +109,30 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
         return None
 
 
-def collect_images(paths: list[Path]) -> list[Path]:
+def collect_images(paths: list[Path], missing: list[str] | None = None) -> list[Path]:
     """The image files named by ``paths``: files as given, directories expanded to their images (sorted).
 
-    Raises :class:`ImageError` for a path that does not exist or a directory without images.
+    Raises :class:`ImageError` for a path that does not exist or a directory without images,
+    unless ``missing`` is given: then the reason for each such path is appended to it and the
+    others are still collected.
     """
     images: list[Path] = []
     for path in paths:
+        if missing is not None:
+            try:
+                images.extend(collect_images([path]))
+            except ImageError as exc:
+                missing.append(str(exc))
+            continue
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             if not found:
                 raise ImageError(f"no images in directory {path}")
             images.extend(found)
-        elif path.exists():
+        elif path.is_file():
             images.append(path)
+        elif path.exists():  # a FIFO, a device: opening it could block forever
+            raise ImageError(f"not a regular file: {path}")
         else:
             raise ImageError(f"no such file: {path}")
     return images

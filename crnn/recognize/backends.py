@@ -63,6 +63,10 @@ class KerasBackend:
             raise CheckpointError(f"the keras backend needs Keras and TensorFlow (the train extra): {exc}") from None
 
         path = checkpoint.file("model")
+        import zipfile
+
+        if not zipfile.is_zipfile(path):  # Keras would call a damaged file "not found"
+            raise CheckpointError(f"cannot load {path}: not a Keras model file (damaged or truncated)")
         try:
             self.model = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as exc:
