@@ -445,3 +445,48 @@ def test_head_security_headers_and_no_cdn_docs(client):
         assert "default-src 'self'" in response.headers["content-security-policy"]
     assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
     assert client.get("/openapi.json").status_code == 200
+
+
+def _distinct_png(seed: int) -> bytes:
+    image = np.full((100, 200), 230, np.uint8)
+    cv2.putText(image, f"p{seed}", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 2)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def test_a_page_can_be_corrected_after_many_other_uploads_and_a_restart(reader, tmp_path):
+    corrections = tmp_path / "corrections"
+    client = _client(create_app(reader=reader, corrections_dir=corrections, max_memory_bytes=20_000))
+    first = _ocr(client, _distinct_png(0))
+    for seed in range(1, 41):  # more than the old in-memory cache held
+        _ocr(client, _distinct_png(seed))
+    saved = client.post("/api/corrections", json={"page_id": first["page_id"], "line_index": 0, "text": "late"})
+    assert saved.status_code == 200, saved.text
+    restarted = _client(create_app(reader=reader, corrections_dir=corrections))
+    assert restarted.get(f"/api/pages/{first['page_id']}/text").text.startswith("late\n")
+    again = restarted.post("/api/corrections", json={"page_id": first["page_id"], "line_index": 1, "text": "x"})
+    assert again.status_code == 200
+
+
+def test_pages_on_disk_are_bounded_but_a_corrected_page_is_kept(reader, tmp_path):
+    corrections = tmp_path / "corrections"
+    client = _client(create_app(reader=reader, corrections_dir=corrections, max_pages=5, max_memory_bytes=1))
+    corrected = _ocr(client, _distinct_png(0))
+    assert client.post("/api/corrections", json={"page_id": corrected["page_id"], "line_index": 0,
+                                                 "text": "keep me"}).status_code == 200
+    ids = [_ocr(client, _distinct_png(seed))["page_id"] for seed in range(1, 12)]
+    kept = {p.stem for p in (tmp_path / "corrections.pages").glob("*.npz")}
+    assert len(kept) == 5 and corrected["page_id"] in kept and ids[-1] in kept and ids[0] not in kept
+    gone = client.post("/api/corrections", json={"page_id": ids[0], "line_index": 0, "text": "x"})
+    assert gone.status_code == 404
+
+
+def test_the_page_store_round_trips_pages_and_crops(tmp_path):
+    from crnn.web.store import PageStore, StoredPage
+
+    page = Page(300, 200, [Block(Box(1, 2, 30, 40), [Line(Box(1, 2, 30, 40), "ab", 0.5)], 1)], 0.3,
+                [Box(0, 0, 300, 200)], [Box(5, 5, 9, 9)], "x.png", 90)
+    stored = StoredPage("a" * 64, page, (_crop(1),), "x.png")
+    PageStore(tmp_path, set).put(stored)
+    loaded = PageStore(tmp_path, set).get("a" * 64)
+    assert loaded.page == page and loaded.filename == "x.png"
+    np.testing.assert_array_equal(loaded.crops[0], _crop(1))

@@ -13,7 +13,6 @@ import os
 import re
 import threading
 import unicodedata
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from crnn.charset import Charset
 from crnn.formats import FORMATS, render, to_dict
 from crnn.recognize import DEFAULT_CHECKPOINT
 from crnn.version import __version__
-from crnn.web.store import CorrectionStore, StoredPage, StoreError
+from crnn.web.store import CorrectionStore, PageStore, StoredPage, StoreError
 from crnn.web.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_PIXELS,
@@ -55,9 +54,14 @@ SECURITY_HEADERS = {
 
 def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
                reader: Any = None, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
-               cache_pages: int = 32, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS, backend: str = "auto") -> FastAPI:
+               max_pages: int = 1000, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS, backend: str = "auto",
+               max_memory_bytes: int = 64 * 1024 * 1024, pages_dir: str | Path | None = None) -> FastAPI:
     """The FastAPI application. Pass ``reader`` to share an already loaded PageReader (else one is
     loaded from ``checkpoint`` with ``backend``, see ``crnn.pipeline.PageReader``).
+
+    Pages read are kept in ``pages_dir`` (default: ``<corrections_dir>.pages`` beside the
+    corrections), at most ``max_pages``, and ``max_memory_bytes`` of them in memory
+    (``crnn.web.store.PageStore``): a page can be corrected after other uploads and restarts.
 
     Only requests naming one of ``allowed_hosts`` in their ``Host`` header are served (a page
     on another site that rebinds its name to this machine gets nothing), and a request that
@@ -68,8 +72,9 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     if reader is None:
         reader = PageReader(checkpoint or DEFAULT_CHECKPOINT, backend=backend)
     store = CorrectionStore(Path(corrections_dir))
-    pages: OrderedDict[str, StoredPage] = OrderedDict()
-    pages_lock = threading.Lock()
+    corrections_path = Path(corrections_dir)
+    pages = PageStore(Path(pages_dir) if pages_dir else corrections_path.with_name(corrections_path.name + ".pages"),
+                      store.pages_with_corrections, max_pages, max_memory_bytes)
     # pages read at once: one per core keeps the cores busy; more would only hold more pages in memory
     reading_slots = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
     charset: Charset = reader.recognizer.charset
@@ -133,11 +138,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             page_id = hashlib.sha256(data).hexdigest()
             # the reader serializes only its model; layouts of concurrent uploads run side by side
             result = reader.read(gray, source=filename)
-        with pages_lock:
-            pages[page_id] = StoredPage.of(page_id, result, filename)
-            pages.move_to_end(page_id)
-            while len(pages) > cache_pages:
-                pages.popitem(last=False)
+        pages.put(StoredPage.of(page_id, result, filename))
         return {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
                 "corrections": store.list(page_id)}
 
@@ -162,8 +163,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
 
     def stored_page(page_id: Any) -> StoredPage:
-        with pages_lock:
-            stored = pages.get(check_page_id(page_id))
+        stored = pages.get(check_page_id(page_id))
         if stored is None:
             raise RequestError(404, "unknown page_id (OCR the page first)")
         return stored

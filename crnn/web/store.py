@@ -13,9 +13,14 @@ only with its ``.gt.txt``, so an interrupted save leaves nothing either would se
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +28,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from crnn.config import ConfigError, from_dict, to_dict
 from crnn.document import Page
-from crnn.io import write_new_file
+from crnn.io import atomic_write_bytes, write_new_file
 from crnn.pipeline import OcrResult
 
 
@@ -46,6 +52,91 @@ class StoredPage:
     def of(cls, page_id: str, result: OcrResult, filename: str) -> StoredPage:
         """What to keep of a reading."""
         return cls(page_id, result.page, tuple(region.crop for region in result.line_regions), filename)
+
+
+class PageStore:
+    """The pages the app has read, kept on disk by id so that a page can still be corrected after many
+    other uploads and after a restart, with the most recently used ones in memory.
+
+    Disk: one ``<page_id>.npz`` per page (its lines and the crops the model read; no pickles), at
+    most ``max_pages`` of them, the least recently used removed first, but never a page that has
+    corrections (``pages_with_corrections()`` names them). Memory: at most ``max_memory_bytes`` of crops.
+    """
+
+    def __init__(self, directory: Path, pages_with_corrections: Callable[[], set[str]], max_pages: int = 1000,
+                 max_memory_bytes: int = 64 * 1024 * 1024) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.pages_with_corrections = pages_with_corrections
+        self.max_pages = max_pages
+        self.max_memory_bytes = max_memory_bytes
+        self._memory: OrderedDict[str, StoredPage] = OrderedDict()
+        self._memory_bytes = 0
+        self._lock = threading.Lock()
+
+    def _path(self, page_id: str) -> Path:
+        return self.directory / f"{page_id}.npz"
+
+    @staticmethod
+    def _size(stored: StoredPage) -> int:
+        return sum(crop.nbytes for crop in stored.crops) + 1024 * len(stored.crops)
+
+    def _remember(self, stored: StoredPage) -> None:
+        if stored.page_id in self._memory:
+            self._memory_bytes -= self._size(self._memory.pop(stored.page_id))
+        self._memory[stored.page_id] = stored
+        self._memory_bytes += self._size(stored)
+        while self._memory_bytes > self.max_memory_bytes and len(self._memory) > 1:
+            _, old = self._memory.popitem(last=False)
+            self._memory_bytes -= self._size(old)
+
+    def put(self, stored: StoredPage) -> None:
+        """Keep a page (on disk first, then in memory) and make room by the oldest pages."""
+        meta = json.dumps({"page": to_dict(stored.page), "filename": stored.filename}, ensure_ascii=False)
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
+                 **{f"crop{i}": crop for i, crop in enumerate(stored.crops)})
+        with self._lock:
+            atomic_write_bytes(self._path(stored.page_id), buffer.getvalue())
+            self._remember(stored)
+            self._evict_from_disk(keep=stored.page_id)
+
+    def _evict_from_disk(self, keep: str) -> None:
+        files = sorted(self.directory.glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        excess = len(files) - self.max_pages
+        corrected = self.pages_with_corrections() if excess > 0 else set()
+        for path in files:
+            if excess <= 0:
+                break
+            page_id = path.stem
+            if page_id == keep or page_id in corrected:
+                continue
+            path.unlink(missing_ok=True)
+            if page_id in self._memory:
+                self._memory_bytes -= self._size(self._memory.pop(page_id))
+            excess -= 1
+
+    def get(self, page_id: str) -> StoredPage | None:
+        """The page read as ``page_id`` (from memory, else from disk), or None."""
+        with self._lock:
+            stored = self._memory.get(page_id)
+            if stored is not None:
+                self._memory.move_to_end(page_id)
+                return stored
+            path = self._path(page_id)
+            if not path.is_file():
+                return None
+            try:
+                with np.load(path, allow_pickle=False) as saved:
+                    meta = json.loads(saved["meta"].tobytes().decode("utf-8"))
+                    crops = tuple(saved[f"crop{i}"] for i in range(len(saved.files) - 1))
+                page = from_dict(Page, meta["page"])
+            except (OSError, ValueError, KeyError, ConfigError) as exc:
+                raise StoreError(f"stored page {page_id} is unreadable: {exc}") from None
+            os.utime(path)  # used: the last to go
+            stored = StoredPage(page_id, page, crops, meta["filename"])
+            self._remember(stored)
+            return stored
 
 
 class CorrectionStore:
@@ -87,6 +178,10 @@ class CorrectionStore:
         for suffix, data in parts.items():
             write_new_file(self.directory / f"{correction_id}{suffix}", data)
         return record
+
+    def pages_with_corrections(self) -> set[str]:
+        """The ids of the pages that have at least one correction."""
+        return {str(record.get("page_id")) for record in self.list()}
 
     def list(self, page_id: str | None = None) -> list[dict[str, Any]]:
         """The stored records (of one page, if given), oldest first."""
