@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import uvicorn
+    from crnn.web.server import serve
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    serve(app, args.host, args.port)
     return 0
 
 
