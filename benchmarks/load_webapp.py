@@ -29,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     parser.add_argument("--backend", default="auto", help="recognizer backend: auto (default), onnx or keras")
+    parser.add_argument("--soak", action="store_true",
+                        help="soak test: 10 minutes (or --seconds), every 4th upload a distinct page, and the "
+                        "server's memory sampled: it must not keep growing")
     args = parser.parse_args(argv)
+    if args.soak and args.seconds == parser.get_default("seconds"):
+        args.seconds = 600
 
     import tempfile
 
@@ -62,13 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(timeout=300) as session:
             count = 0
             while time.time() < stop_at:
+                distinct = args.soak and count % 4 == 3
+                upload = ("p.png", distinct_page(number * 100_000 + count), "image/png") if distinct \
+                    else ("p.jpg", data, "image/jpeg")
                 started = time.perf_counter()
-                response = session.post(f"{url}/api/ocr", files={"image": ("p.jpg", data, "image/jpeg")})
+                response = session.post(f"{url}/api/ocr", files={"image": upload})
                 elapsed = time.perf_counter() - started
                 body = response.json()
                 with lock:
                     latencies.append(elapsed)
-                    if response.status_code != 200 or body.get("text") != expected_text:
+                    if response.status_code != 200 or (not distinct and body.get("text") != expected_text):
                         wrong.append(f"client {number}: {response.status_code}")
                 count += 1
                 if count % 3 == 0:
@@ -81,6 +89,29 @@ def main(argv: list[str] | None = None) -> int:
                             wrong.append(f"correction: {saved.status_code}")
 
     health_latencies: list[float] = []
+    memory_mb: list[float] = []
+
+    def resident_mb() -> float:
+        """This process's resident memory: the server runs in it."""
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def memory_probe() -> None:
+        while time.time() < stop_at:
+            memory_mb.append(resident_mb())
+            time.sleep(2)
+
+    def distinct_page(number: int) -> bytes:
+        import cv2
+        import numpy as np
+
+        page = np.full((1400, 1000), 235, np.uint8)
+        for row in range(12):
+            cv2.putText(page, f"soak page {number} line {row} of the load test", (60, 100 + 100 * row),
+                        cv2.FONT_HERSHEY_SIMPLEX, 1.1, 20, 2)
+        return cv2.imencode(".png", page)[1].tobytes()
 
     def health_probe() -> None:
         """What a new visitor waits for while the app is busy: GET /api/health, five times a second."""
@@ -97,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     workers = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     workers.append(threading.Thread(target=health_probe))
+    workers.append(threading.Thread(target=memory_probe))
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -114,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         "p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
         "health_p50_ms": round(1000 * statistics.median(health_latencies), 1),
         "health_p95_ms": round(1000 * health_latencies[int(0.95 * (len(health_latencies) - 1))], 1),
+        "memory_mb_first_minute": round(max(memory_mb[:30]), 1) if memory_mb else None,
+        "memory_mb_last_minute": round(max(memory_mb[-30:]), 1) if memory_mb else None,
+        "memory_mb_max": round(max(memory_mb), 1) if memory_mb else None,
         "wrong_answers": len(wrong), "corrections_saved": len(saved_ids), "corrections_lost": len(lost),
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -123,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     results.setdefault("webapp_load", {})
     if "requests_per_second" in results["webapp_load"]:  # results of before there were backends
         results["webapp_load"] = {}
-    results["webapp_load"][args.backend] = result
+    results["webapp_load"][args.backend + (" soak" if args.soak else "")] = result
     results_path.write_text(json.dumps(results, indent=1) + "\n")
     return 0 if not wrong and not lost else 1
 
