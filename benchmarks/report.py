@@ -33,7 +33,8 @@ SECTIONS = {
                "benchmarks/run_all.py export"),
     "webapp_start": ("start-up of serve.py to its first answer, per backend", "benchmarks/run_all.py webapp_start"),
     "real_pages": ("real pages of ../shared/devset/eval, ours beside tesseract in the same run (folded CER, raw "
-                   "CER, WER, line recall, seconds per item)", "benchmarks/run_all.py real_pages"),
+                   "CER, WER, line recall, seconds per item)",
+                   "make eval-real; benchmarks/run_all.py real_pages --real-results eval/real/results.json"),
     "webapp_load": ("20 clients posting the reference page to the web app", "benchmarks/load_webapp.py"),
 }
 

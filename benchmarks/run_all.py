@@ -213,16 +213,24 @@ def bench_layout(repeats: int = 30) -> dict:
     return result
 
 
-def bench_real_pages() -> dict:
-    """`make eval-real`'s evaluation of ../shared/devset/eval, ours beside tesseract, summarized per folder."""
+def bench_real_pages(existing: Path | None = None) -> dict:
+    """`make eval-real`'s evaluation of ../shared/devset/eval, ours beside tesseract, summarized per folder
+    (``existing``: the results.json a `make eval-real` run just wrote, summarized instead of run again)."""
     from crnn.cli.evaluate import main as evaluate
 
+    if existing is not None:
+        data = json.loads(existing.read_text(encoding="utf-8"))
+        return _real_pages_summary(data)
     devset = ROOT.parent / "shared" / "devset" / "eval"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
         folders = sorted(str(p) for p in devset.iterdir() if p.is_dir())
         evaluate([*folders, "--omits-first-line", "dp_*", "--json", str(out)])
         data = json.loads(out.read_text(encoding="utf-8"))
+    return _real_pages_summary(data)
+
+
+def _real_pages_summary(data: dict) -> dict:
     summary = {}
     for folder in data["folders"]:
         summary[folder["folder"]] = {"mode": folder["mode"], "items": folder["items"], **{
@@ -426,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                 "export", "webapp_start", "real_pages")
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(sections)} (default: all)")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
+    parser.add_argument("--real-results", type=Path,
+                        help="real_pages: summarize this results.json of `make eval-real` instead of running it again")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.sections) - set(sections))
     if unknown:
@@ -446,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         runner = {"synth": bench_synth, "train": bench_train, "layout": bench_layout,
                   "inference": lambda: bench_inference(args.checkpoint), "page": lambda: bench_page(args.checkpoint),
                   "decoders": lambda: bench_decoders(args.checkpoint), "layout_pages": bench_layout_pages,
-                  "real_pages": bench_real_pages, "warm": lambda: bench_warm(args.checkpoint),
+                  "real_pages": lambda: bench_real_pages(args.real_results),
+                  "warm": lambda: bench_warm(args.checkpoint),
                   "onnx_threads": lambda: bench_onnx_threads(args.checkpoint),
                   "export": lambda: bench_export(args.checkpoint),
                   "webapp_start": lambda: bench_webapp_start(args.checkpoint)}

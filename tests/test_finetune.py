@@ -127,3 +127,21 @@ def test_finetune_cli_reports_errors_in_one_line(tmp_path, capsys, tiny_checkpoi
                  str(tmp_path / "run"), "-q"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no such folder" in err and len(err.splitlines()) == 1
+
+
+def test_validate_compares_checkpoints_on_the_same_lines(tiny_checkpoint, real_folder, synthetic, capsys, tmp_path):
+    import yaml
+
+    from crnn.cli.finetune import main
+    from crnn.config import to_dict
+    from crnn.training.finetune import validate_checkpoints
+
+    config = _config(tiny_checkpoint, real_folder, synthetic)
+    results = validate_checkpoints(config, ROOT, [tiny_checkpoint])
+    row = results[str(tiny_checkpoint)]
+    assert row["real_lines"] > 0 and row["synthetic_lines"] == 5 and 0 <= row["real_val_exact"] <= 1
+    path = tmp_path / "finetune.yaml"
+    path.write_text(yaml.safe_dump(to_dict(config)), encoding="utf-8")
+    assert main(["--config", str(path), "--validate", str(tiny_checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert str(tiny_checkpoint) in out and "% (" in out

@@ -108,3 +108,17 @@ def test_a_page_uploaded_upside_down_is_shown_turned_with_its_boxes(browser_page
         return sum(abs(a - b) for a, b in zip(thumb, pixels, strict=True)) / len(pixels)
 
     assert distance(Image.open(REFERENCE_IMAGE)) < distance(Image.open(turned)) / 3
+
+
+def test_a_file_name_is_shown_as_text_never_as_markup(browser_page, tmp_path):
+    import shutil as copier
+
+    page = browser_page
+    odd = tmp_path / '<img src=x onerror="window.injected=1">.jpg'
+    copier.copy(REFERENCE_IMAGE, odd)
+    page.set_input_files("#file", str(odd))
+    # while the page is read, the status names the file as it is called
+    page.wait_for_selector("#status:has-text('onerror')", timeout=30_000)
+    assert page.locator("#status img").count() == 0
+    assert page.evaluate("window.injected") is None
+    page.wait_for_selector(".line input", timeout=120_000)

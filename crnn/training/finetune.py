@@ -226,3 +226,30 @@ def finetune(config: FinetuneConfig, run_dir: Path, root: Path, resume: bool = F
                         read_checkpoint(start).geometry, data.description, resume, verbose,
                         initial_model=start / "model.keras", weights=data.weights,
                         extra_validation=data.synthetic_validation)
+
+
+def validate_checkpoints(config: FinetuneConfig, root: Path, checkpoints: list[Path]) -> dict[str, dict[str, float]]:
+    """Greedy CER and exact-line rate of each checkpoint on the run's validation lines: the real lines of
+    the held-out pages and the synthetic validation lines (how a fine-tuned model compares with where it
+    started, on the same lines)."""
+    import keras
+
+    import crnn.recognize.layers  # noqa: F401  (registers the custom layers)
+    from crnn.training.validation import evaluate
+
+    _, data, _ = prepare_finetune(config, root)
+    results: dict[str, dict[str, float]] = {}
+    for path in checkpoints:
+        try:
+            checkpoint = read_checkpoint(path)
+        except CheckpointError as exc:
+            raise TrainingError(str(exc)) from None
+        model = keras.saving.load_model(checkpoint.file("model"), compile=False)
+        row = {}
+        for name, lines in (("real", data.validation), ("synthetic", data.synthetic_validation)):
+            if lines is not None and lines.images:
+                metrics = evaluate(model, lines, checkpoint.charset, checkpoint.model_config, checkpoint.width_quantum)
+                row |= {f"{name}_val_cer": metrics["val_cer"], f"{name}_val_exact": metrics["val_exact"],
+                        f"{name}_lines": len(lines.images)}
+        results[str(path)] = row
+    return results
