@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
                         wrong.append(f"client {number}: {response.status_code}")
                 count += 1
                 if count % 3 == 0:
+                    lines = max(1, sum(len(block["lines"]) for block in body["blocks"]))
                     saved = session.post(f"{url}/api/corrections", json={
-                        "page_id": body["page_id"], "line_index": number % 24, "text": f"client {number} pass {count}"})
+                        "page_id": body["page_id"], "line_index": number % lines,
+                        "text": f"client {number} pass {count}"})
                     with lock:
                         if saved.status_code == 200:
                             saved_ids.extend(r["id"] for r in saved.json()["saved"])

@@ -7,12 +7,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import re
-import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,8 +76,9 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     corrections_path = Path(corrections_dir)
     pages = PageStore(Path(pages_dir) if pages_dir else corrections_path.with_name(corrections_path.name + ".pages"),
                       store.pages_with_corrections, max_pages, max_memory_bytes)
-    # pages read at once: one per core keeps the cores busy; more would only hold more pages in memory
-    reading_slots = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
+    # pages are read by a few threads of their own, one per core: that keeps the cores busy, and the
+    # same threads reusing their memory keeps the process from growing as many threads' allocations would
+    readers = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="read-page")
     charset: Charset = reader.recognizer.charset
     model_version = reader.recognizer.checkpoint.model_version
 
@@ -133,14 +135,16 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     def run_ocr(data: bytes, filename: str) -> dict[str, Any]:
         """Decode and read an upload; called in a worker thread, off the event loop."""
         filename = clean_text(filename)
-        with reading_slots:
-            gray = decode_upload(data, max_bytes, max_pixels)
-            page_id = hashlib.sha256(data).hexdigest()
-            # the reader serializes only its model; layouts of concurrent uploads run side by side
-            result = reader.read(gray, source=filename)
+        gray = decode_upload(data, max_bytes, max_pixels)
+        page_id = hashlib.sha256(data).hexdigest()
+        # the reader serializes only its model; layouts of concurrent uploads run side by side
+        result = reader.read(gray, source=filename)
         pages.put(StoredPage.of(page_id, result, filename))
         return {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
                 "corrections": store.list(page_id)}
+
+    async def read_page(data: bytes, filename: Any) -> dict[str, Any]:
+        return await asyncio.get_running_loop().run_in_executor(readers, run_ocr, data, filename)
 
     @app.post("/api/ocr")
     async def ocr(request: Request) -> dict[str, Any]:
@@ -153,13 +157,12 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             if upload is None or isinstance(upload, str):
                 raise RequestError(400, "multipart upload needs a file field named 'image'")
             data = await upload.read()
-            return await run_in_threadpool(run_ocr, data, Path(upload.filename or "upload").name)
+            return await read_page(data, Path(upload.filename or "upload").name)
         if content_type.startswith("application/json"):
             payload = parse_json(body)
             if not isinstance(payload, dict) or "image" not in payload:
                 raise RequestError(400, "JSON body needs an 'image' field with a data URL")
-            return await run_in_threadpool(run_ocr, decode_data_url(payload["image"]),
-                                           payload.get("filename", "upload"))
+            return await read_page(decode_data_url(payload["image"]), payload.get("filename", "upload"))
         raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
 
     def stored_page(page_id: Any) -> StoredPage:
