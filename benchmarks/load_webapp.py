@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     parser.add_argument("--backend", default="auto", help="recognizer backend: auto (default), onnx or keras")
+    parser.add_argument("--page-memory-mb", type=float, default=64,
+                        help="the app's in-memory page cache, MB (default: 64, the app's default)")
     parser.add_argument("--soak", action="store_true",
                         help="soak test: 10 minutes (or --seconds), every 4th upload a distinct page, and the "
                         "server's memory sampled: it must not keep growing")
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(args.checkpoint, corrections, backend=args.backend)
+    app = create_app(args.checkpoint, corrections, backend=args.backend,
+                     max_memory_bytes=int(args.page_memory_mb * 1024 * 1024))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
