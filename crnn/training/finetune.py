@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -211,8 +212,6 @@ def finetune(config: FinetuneConfig, run_dir: Path, root: Path, resume: bool = F
     ``run_dir/best`` with the data description: the starting model and, per folder, how many
     real lines trained, validated and were skipped.
     """
-    import sys
-
     from crnn.training.loop import run_training
 
     train_config, data, start = prepare_finetune(config, root)
@@ -222,9 +221,10 @@ def finetune(config: FinetuneConfig, run_dir: Path, root: Path, resume: bool = F
         synthetic = data.description.get("synthetic", {}).get("train_lines", 0)
         print(f"real lines ({real}); {synthetic} synthetic lines; real share of samples "
               f"{data.description['real_fraction']:.0%}", file=sys.stderr)
-    return run_training(train_config, run_dir, data.train, data.validation, read_checkpoint(start).charset,
-                        read_checkpoint(start).geometry, data.description, resume, verbose,
-                        initial_model=start / "model.keras", weights=data.weights,
+    checkpoint = read_checkpoint(start)
+    return run_training(train_config, run_dir, data.train, data.validation, checkpoint.charset,
+                        checkpoint.geometry, data.description, resume, verbose,
+                        initial_model=checkpoint.file("model"), weights=data.weights,
                         extra_validation=data.synthetic_validation)
 
 
