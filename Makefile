@@ -40,6 +40,14 @@ IMG ?= ../shared/reference/20000-leagues-006.jpg
 GT ?= ../shared/reference/20000-leagues-006.gt.txt
 ## DEVSET: folder of real-page folders for `make eval-real` (each image with X.gt.txt beside it)
 DEVSET ?= ../shared/devset/eval
+## IN: what `make ocr-batch` reads: a folder tree, a list file, or PDFs and images (space-separated)
+IN ?=
+## OUT: where `make ocr-batch` writes its mirrored tree of outputs and manifest.jsonl
+OUT ?= ocr-out
+## FORMATS: output formats for `make ocr-batch` (space-separated: txt json hocr alto pdf)
+FORMATS ?= txt
+## BATCH_ARGS: more options for `make ocr-batch`, e.g. --workers 2, --ray, --ray-address auto
+BATCH_ARGS ?=
 ## HOST: interface for `make serve`
 HOST ?= 127.0.0.1
 ## PORT: port for `make serve`
@@ -50,7 +58,7 @@ PYTEST_ARGS ?=
 export NO_ALBUMENTATIONS_UPDATE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install demo test test-fast lint synth synth-preview train line-pairs finetune export eval eval-real bench docs clean serve
+.PHONY: help install demo test test-fast lint synth synth-preview train line-pairs finetune export eval eval-real bench docs clean serve ocr-batch
 
 help: ## list targets and overridable variables
 	@echo "Targets:"
@@ -91,6 +99,10 @@ finetune: $(STAMP) ## fine-tune the committed model on real line pairs + synthet
 
 export: $(STAMP) ## export $(CHECKPOINT)/model.keras to model.onnx (kept only if it reads the same on 200 lines)
 	$(PY) scripts/export_model.py --checkpoint $(CHECKPOINT)
+
+ocr-batch: $(STAMP) ## OCR IN (folders, list files, PDFs) into OUT: mirrored outputs in FORMATS + manifest.jsonl; resumable
+	@if [ -z "$(IN)" ]; then echo "error: give IN=folder-or-files (and OUT=...); see scripts/ocr_batch.py --help" >&2; exit 2; fi
+	$(PY) scripts/ocr_batch.py $(IN) --output-dir $(OUT) $(foreach f,$(FORMATS),--format $(f)) $(BATCH_ARGS)
 
 serve: $(STAMP) ## start the web app on http://$(HOST):$(PORT) (upload, view, correct lines)
 	$(PY) scripts/serve.py --host $(HOST) --port $(PORT)

@@ -13,6 +13,7 @@ import argparse
 import json
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -41,22 +42,38 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     import httpx
-    import uvicorn
 
-    from crnn.web.app import create_app
-
-    corrections = Path(tempfile.mkdtemp(prefix="crnn-load-"))
+    corrections = Path(tempfile.mkdtemp(prefix="crnn-load-")) / "corrections"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(args.checkpoint, corrections, backend=args.backend,
-                     max_memory_bytes=int(args.page_memory_mb * 1024 * 1024))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    # the server runs in a process of its own, as a user runs it: its memory is then the app's
+    # alone, not mixed with the load clients' threads and buffers
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port), "--checkpoint", str(args.checkpoint),
+         "--corrections-dir", str(corrections), "--backend", args.backend,
+         "--page-memory-mb", str(args.page_memory_mb)], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
+    try:
+        return run_load(args, server, url, corrections, httpx)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_load(args: argparse.Namespace, server: subprocess.Popen, url: str, corrections: Path, httpx) -> int:
+    """Drive the server at ``url`` with the configured load and write the figures."""
+    deadline = time.time() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.time() > deadline:
+            print("error: the web app did not start", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
     data = args.image.read_bytes()
     expected = httpx.post(f"{url}/api/ocr", files={"image": ("p.jpg", data, "image/jpeg")}, timeout=120).json()
     expected_text = expected["text"]
@@ -97,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     memory_mb: list[float] = []
 
     def resident_mb() -> float:
-        """This process's resident memory: the server runs in it."""
-        for line in Path("/proc/self/status").read_text().splitlines():
+        """The server process's resident memory."""
+        for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
@@ -139,7 +156,6 @@ def main(argv: list[str] | None = None) -> int:
     for worker in workers:
         worker.join()
     wall = time.perf_counter() - started
-    server.should_exit = True
     on_disk = {p.name.removesuffix(".gt.txt") for p in corrections.glob("*.gt.txt")}
     lost = [i for i in saved_ids if i not in on_disk]
     latencies.sort()
@@ -154,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         "memory_mb_first_minute": round(max(memory_mb[:30]), 1) if memory_mb else None,
         "memory_mb_last_minute": round(max(memory_mb[-30:]), 1) if memory_mb else None,
         "memory_mb_max": round(max(memory_mb), 1) if memory_mb else None,
+        # samples every 2 s: the peak of each minute shows whether memory levels off
+        "memory_mb_per_minute": [round(max(memory_mb[i:i + 30]), 1) for i in range(0, len(memory_mb), 30)],
+        "memory_growing": memory_growing(memory_mb) if args.soak else None,
         "wrong_answers": len(wrong), "corrections_saved": len(saved_ids), "corrections_lost": len(lost),
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -165,7 +184,17 @@ def main(argv: list[str] | None = None) -> int:
         results["webapp_load"] = {}
     results["webapp_load"][args.backend + (" soak" if args.soak else "")] = result
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    return 0 if not wrong and not lost else 1
+    return 0 if not wrong and not lost and not result["memory_growing"] else 1
+
+
+def memory_growing(samples: list[float], tolerance: float = 0.05) -> bool:
+    """Whether memory still grows at the end of a soak: the last quarter's peak above the third
+    quarter's by more than ``tolerance``. The first half is warm-up: the page cache (up to its
+    bound), the reading threads' buffers and the allocator's arenas fill, and then must stay."""
+    if len(samples) < 8:
+        return False
+    quarter = len(samples) // 4
+    return max(samples[-quarter:]) > max(samples[2 * quarter:3 * quarter]) * (1 + tolerance)
 
 
 if __name__ == "__main__":

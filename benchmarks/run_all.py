@@ -22,6 +22,7 @@ Results are printed and written to benchmarks/results.json (one entry per sectio
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -399,6 +400,74 @@ def bench_export(checkpoint: Path, repeats: int = 5) -> dict:
     return result
 
 
+def bench_batch(checkpoint: Path, count: int = 40) -> dict:
+    """The batch runner on ``count`` generated pages: 1 and 2 local workers and 2 Ray workers (start-up
+    included and not), beside tesseract over the same pages (one process per page, one OpenMP
+    thread; one at a time and two at a time), in the same run; and what a Ray cluster of N
+    machines would give, as a model computed from the measured per-worker rate and driver cost."""
+    import concurrent.futures
+    import tempfile
+
+    from crnn.batch import ReaderSettings, find_jobs, make_executor, run_batch
+
+    result: dict = {"pages": count}
+    with tempfile.TemporaryDirectory(prefix="crnn-bench-batch-") as folder:
+        pages_dir = Path(folder) / "pages"
+        pages_dir.mkdir()
+        pages = _generated_pages(pages_dir, count)
+        jobs = find_jobs([pages_dir])
+        settings = ReaderSettings(checkpoint, backend="onnx")
+        for name, kind, workers in (("local_1_worker", "local", 1), ("local_2_workers", "local", 2),
+                                    ("ray_2_workers", "ray", 2)):
+            if kind == "ray" and importlib.util.find_spec("ray") is None:
+                result[name] = "ray not installed"
+                continue
+            started = time.perf_counter()
+            executor = make_executor(kind, settings, workers)
+            ready = time.perf_counter()
+            summary = run_batch(jobs, Path(folder) / name, ["txt"], executor)
+            finished = time.perf_counter()
+            executor.close()
+            assert summary.ok and summary.pages_read == count, summary.failures
+            result[name] = {
+                "start_seconds": round(ready - started, 2), "run_seconds": round(finished - ready, 2),
+                "pages_per_second": round(count / (finished - started), 2),
+                "pages_per_second_after_start": round(count / (finished - ready), 2),
+                "driver_seconds_per_page": round(summary.driver_seconds / count, 4),
+            }
+        if shutil.which("tesseract"):
+            tesseract = shutil.which("tesseract")
+
+            def one(image: Path) -> None:
+                subprocess.run([tesseract, str(image), "stdout"], capture_output=True, check=True,
+                               env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+
+            for name, parallel in (("tesseract_1_process", 1), ("tesseract_2_processes", 2)):
+                started = time.perf_counter()
+                with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+                    list(pool.map(one, pages))
+                result[name] = {"pages_per_second": round(count / (time.perf_counter() - started), 2)}
+            for name in ("local_1_worker", "local_2_workers", "ray_2_workers"):
+                if isinstance(result.get(name), dict):
+                    result[name]["ratio_to_tesseract_same_processes"] = round(
+                        result[name]["pages_per_second"]
+                        / result["tesseract_2_processes" if "2" in name else "tesseract_1_process"]["pages_per_second"],
+                        2)
+    ray_run = result.get("ray_2_workers")
+    if isinstance(ray_run, dict):
+        per_worker = ray_run["pages_per_second_after_start"] / 2
+        driver = max(ray_run["driver_seconds_per_page"], 1e-4)
+        result["ray_cluster_model"] = {
+            "assumes": "machines like this one, 2 workers each, inputs on shared storage; rate = min(N x 2 x "
+                       "per-worker rate, 1 / driver seconds per page); start-up and network not modelled",
+            "per_worker_pages_per_second": round(per_worker, 2),
+            "driver_limit_pages_per_second": round(1 / driver, 1),
+            "pages_per_second_by_machines": {str(n): round(min(n * 2 * per_worker, 1 / driver), 1)
+                                             for n in (1, 2, 4, 8, 16, 32)},
+        }
+    return result
+
+
 def bench_webapp_start(checkpoint: Path) -> dict:
     """Seconds from starting `serve.py` to its first answer (GET /api/health), per backend."""
     import socket
@@ -431,7 +500,7 @@ def bench_webapp_start(checkpoint: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sections = ("synth", "train", "inference", "decoders", "layout", "layout_pages", "page", "warm", "onnx_threads",
-                "export", "webapp_start", "real_pages")
+                "export", "webapp_start", "real_pages", "batch")
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(sections)} (default: all)")
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "default")
     parser.add_argument("--real-results", type=Path,
@@ -460,7 +529,8 @@ def main(argv: list[str] | None = None) -> int:
                   "warm": lambda: bench_warm(args.checkpoint),
                   "onnx_threads": lambda: bench_onnx_threads(args.checkpoint),
                   "export": lambda: bench_export(args.checkpoint),
-                  "webapp_start": lambda: bench_webapp_start(args.checkpoint)}
+                  "webapp_start": lambda: bench_webapp_start(args.checkpoint),
+                  "batch": lambda: bench_batch(args.checkpoint)}
         result = runner[section]()
         results[section] = {**result, "machine": machine, "date": time.strftime("%Y-%m-%d")}
         print(f"{section}: {json.dumps(result)}", flush=True)

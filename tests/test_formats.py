@@ -4,10 +4,11 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crnn.document import Block, Box, Line, Page, Word
-from crnn.formats import FORMATS, render, to_alto, to_hocr, to_json, to_text
+from crnn.formats import FORMATS, PageRaster, render, render_document, to_alto, to_hocr, to_json, to_text
 
 ALTO = "{http://www.loc.gov/standards/alto/ns-v4#}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -107,14 +108,43 @@ def _reference_like_pages() -> list[Page]:
 
 
 def test_every_registered_format_renders_every_page():
-    assert set(FORMATS) == {"txt", "json", "hocr", "alto"}
+    assert set(FORMATS) == {"txt", "json", "hocr", "alto", "pdf"}
     for page in _reference_like_pages():
+        image = np.full((page.height, page.width), 255, np.uint8)
         for name, output in FORMATS.items():
-            text = render(page, name)
             assert output.extension.startswith(".") and output.media_type
+            document = render_document([PageRaster(page, image)], name)
+            if output.page_renderer is None:
+                assert output.needs_image and document.startswith(b"%PDF-")
+                continue
+            text = render(page, name)
+            # a document of one page is that page's rendering
+            assert document == text.encode("utf-8")
             assert text.endswith("\n") or (name == "txt" and text == "" and not page.lines)
-    with pytest.raises(ValueError, match="unknown format 'pdf'"):
+    with pytest.raises(ValueError, match="unknown format 'docx'"):
+        render(_page(), "docx")
+    with pytest.raises(ValueError, match="needs the page image"):
         render(_page(), "pdf")
+
+
+def test_a_document_of_several_pages_keeps_them_apart_in_order(alto_schema):
+    pages = [_page(), *_reference_like_pages()]
+    rasters = [PageRaster(page) for page in pages]
+    text = render_document(rasters, "txt").decode("utf-8")
+    assert text.split("\f") == [to_text(page) for page in pages]
+    data = json.loads(render_document(rasters, "json", title="book.pdf"))
+    assert data["source"] == "book.pdf" and [p["text"] for p in data["pages"]] == [to_text(p) for p in pages]
+    hocr = ET.fromstring(render_document(rasters, "hocr"))
+    hocr_pages = hocr.findall(f".//{XHTML}div[@class='ocr_page']")
+    assert [div.get("id") for div in hocr_pages] == [f"page_{n}" for n in range(1, len(pages) + 1)]
+    assert all(f"ppageno {n}" in div.get("title") for n, div in enumerate(hocr_pages))
+    ids = [node.get("id") for node in hocr.iter() if node.get("id")]
+    assert len(ids) == len(set(ids))
+    alto = render_document(rasters, "alto").decode("utf-8")
+    assert [e for e in alto_schema.iter_errors(alto)] == []  # IDs unique across pages, or the schema says so
+    alto_pages = ET.fromstring(alto).findall(f".//{ALTO}Page")
+    assert [int(p.get("PHYSICAL_IMG_NR")) for p in alto_pages] == list(range(1, len(pages) + 1))
+    assert [len(p.findall(f".//{ALTO}TextLine")) for p in alto_pages] == [len(page.lines) for page in pages]
 
 
 def test_alto_validates_against_the_official_schema(alto_schema):

@@ -21,7 +21,7 @@ LAYERS = {
     "layout": 4, "recognize": 4, "synth": 4,
     "evaluation": 5, "export": 5,
     "pipeline": 6, "training": 6,
-    "web": 7,
+    "web": 7, "batch": 7,
     "cli": 8,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,19 @@ def config_parser(prog: str, description: str, config: str) -> argparse.Argument
 
 # --backend choices: "auto" and the names of crnn.recognize.backends.BACKENDS (not imported: it loads numpy)
 BACKEND_CHOICES = ("auto", "onnx", "keras")
+
+
+def check_writable_folder(option: str, folder: Path) -> None:
+    """Make sure ``folder`` (given as ``option``) is a folder this process can write, creating it if
+    needed; ``UsageError`` saying why not, before any page is read."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {folder} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {folder} is not writable")
 
 
 def add_backend_option(parser: argparse.ArgumentParser) -> None:

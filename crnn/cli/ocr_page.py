@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crnn.cli.common import REFERENCE_DIR, UsageError, add_backend_option, open_reader
+from crnn.cli.common import REFERENCE_DIR, UsageError, add_backend_option, check_writable_folder, open_reader
 from crnn.formats import FORMATS
-from crnn.io import ImageError, collect_images
+from crnn.io import DEFAULT_DPI, ImageError, collect_images, is_pdf
 from crnn.recognize import DECODERS, DEFAULT_CHECKPOINT
 
 if TYPE_CHECKING:
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         "or input. Examples: ocr_page.py page.jpg | ocr_page.py scans/ --format alto --output-dir out/ | "
         "ocr_page.py page.jpg --reference page.gt.txt",
     )
-    parser.add_argument("images", nargs="*", type=Path, help="page images, or directories of them")
+    parser.add_argument("images", nargs="*", type=Path,
+                        help="page images or PDFs (every page is read), or directories of them")
     parser.add_argument("--format", choices=tuple(FORMATS), default="txt",
                         help="output format: " + "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values())
                         + " (default: txt)")
@@ -46,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", type=Path, help="write one output file per image here")
     parser.add_argument("--low-confidence", type=float, default=0.5,
                         help="flag lines and words below this confidence in json/hocr (default: 0.5)")
+    parser.add_argument("--pdf-dpi", type=float, default=DEFAULT_DPI,
+                        help="resolution for PDF pages that are not scans (a scan is read at its own resolution; "
+                        f"default: {DEFAULT_DPI:.0f})")
     parser.add_argument("--single-line", action="store_true",
                         help="each image is one text line (a line crop): no layout, like tesseract --psm 7")
     parser.add_argument("--demo", action="store_true",
@@ -112,16 +117,8 @@ def run_demo(reader: PageReader) -> int:
 def check_output_paths(args: argparse.Namespace) -> None:
     """Refuse, before any page is read, output places that cannot be written (``UsageError``)."""
     for option, folder in (("--output-dir", args.output_dir), ("--debug-dir", args.debug_dir)):
-        if folder is None:
-            continue
-        if folder.exists() and not folder.is_dir():
-            raise UsageError(f"{option} {folder} is a file, not a folder")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"{option} {folder} cannot be created: {exc.strerror or exc}") from None
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise UsageError(f"{option} {folder} is not writable")
+        if folder is not None:
+            check_writable_folder(option, folder)
     if args.report is not None:
         if args.report.is_dir():
             raise UsageError(f"--report {args.report} is a folder")
@@ -179,6 +176,10 @@ def _main(argv: list[str] | None) -> int:
             raise UsageError("--reference needs exactly one image")
         if len(images) > 1 and args.output_dir is None and args.format != "txt":
             raise UsageError(f"{len(images)} images: give --output-dir for --format {args.format}")
+        if FORMATS[args.format].page_renderer is None and args.output_dir is None and sys.stdout.isatty():
+            raise UsageError(f"--format {args.format} is binary: give --output-dir, or redirect the output to a file")
+        if not 10 <= args.pdf_dpi <= 1200:  # also refuses nan
+            raise UsageError(f"--pdf-dpi must be between 10 and 1200, got {args.pdf_dpi}")
         check_output_paths(args)
 
         reader = open_reader(args.checkpoint, args.decoder, args.beam_width, args.backend)
@@ -195,62 +196,106 @@ def _main(argv: list[str] | None) -> int:
 
 def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | None, args: argparse.Namespace,
                failed_before: int = 0) -> int:
-    """Read each image, write its output, report failures in one line each; returns the exit code
-    (``failed_before``: inputs already reported as failed, which make it 1)."""
-    from crnn.formats import render
-    from crnn.io import frame_count
-    from crnn.layout import save_debug
+    """Read each image or PDF, write its output, report failures in one line each; returns the exit
+    code (``failed_before``: inputs already reported as failed, which make it 1)."""
+    from crnn.io import frame_count, page_count
 
     failures = 0
     names = output_names(images, FORMATS[args.format].extension)
-    if len(images) > 1:
+    counts: dict[Path, int] = {}
+    for image in images:
+        try:
+            counts[image] = page_count(image)
+        except ImageError:
+            counts[image] = 1  # reported when it is read
+    total_pages = sum(counts.values())
+    if total_pages > 1:
         from tqdm import tqdm  # a bar for a batch; a single page starts faster without it
 
-        progress = tqdm(images, unit="page", file=sys.stderr)
+        progress = tqdm(total=total_pages, unit="page", file=sys.stderr)
         say = progress.write
     else:
-        progress, say = images, print
-    for image in progress:
-        frames = frame_count(image)
-        if frames > 1:
-            say(f"warning: {image} holds {frames} images (pages or frames); only the first is read",
-                file=sys.stderr)
-        try:
-            started = time.perf_counter()
-            result = reader.read(image, source=str(image), single_line=args.single_line)
-            elapsed = time.perf_counter() - started
-        except ImageError as exc:
-            say(f"error: {exc}", file=sys.stderr)
-            failures += 1
-            continue
-        output = render(result.page, args.format, args.low_confidence)
-        if args.output_dir:
+        progress, say = None, print
+    try:
+        for image in images:
+            frames = frame_count(image)
+            if frames > 1:
+                say(f"warning: {image} holds {frames} images (pages or frames); only the first is read",
+                    file=sys.stderr)
             try:
-                (args.output_dir / names[image]).write_text(output, encoding="utf-8")
-            except OSError as exc:
-                say(f"error: cannot write {args.output_dir / names[image]}: {exc.strerror or exc}", file=sys.stderr)
+                started = time.perf_counter()
+                output, lines = ocr_document(reader, image, args, say, progress)
+                elapsed = time.perf_counter() - started
+            except ImageError as exc:
+                say(f"error: {exc}", file=sys.stderr)
                 failures += 1
                 continue
-        else:
-            if len(images) > 1:
-                sys.stdout.write(f"==> {image} <==\n")
-            sys.stdout.write(output)
-            sys.stdout.flush()
-        if args.debug_dir:
-            save_debug(result.layout, args.debug_dir, image.stem, result.page)
-        if reference is not None:
-            report = evaluate([line.text for line in result.page.lines], reference, f"{image.name}", elapsed)
-            print(report, file=sys.stderr)
-            if args.report:
-                args.report.parent.mkdir(parents=True, exist_ok=True)
-                args.report.write_text(report, encoding="utf-8")
-        if not result.page.lines:
-            say(f"warning: no text lines found in {image}", file=sys.stderr)
+            if not write_output(output, image, names[image], len(images), args, say):
+                failures += 1
+                continue
+            if reference is not None:
+                report = evaluate(lines, reference, f"{image.name}", elapsed)
+                print(report, file=sys.stderr)
+                if args.report:
+                    args.report.parent.mkdir(parents=True, exist_ok=True)
+                    args.report.write_text(report, encoding="utf-8")
+    finally:
+        if progress is not None:
+            progress.close()
     total_failures, total = failures + failed_before, len(images) + failed_before
     if total_failures:
-        print(f"{total_failures} of {total} page(s) failed", file=sys.stderr)
+        print(f"{total_failures} of {total} input(s) failed", file=sys.stderr)
         return 1 if total_failures < total else 2
     return 0
+
+
+def ocr_document(reader: PageReader, image: Path, args: argparse.Namespace, say, progress) -> tuple[bytes, list[str]]:
+    """The output of one input in ``args.format`` (every page of a PDF), and the text lines read."""
+    from crnn.formats import write_document
+    from crnn.layout import save_debug
+
+    lines: list[str] = []
+    several = is_pdf(image)
+
+    def rasters():
+        for result, raster in reader.read_document(image, dpi=args.pdf_dpi, single_line=args.single_line,
+                                                   keep_image=FORMATS[args.format].needs_image):
+            number = raster.page.source.rpartition("#page=")[2] if several else ""
+            if args.debug_dir:
+                save_debug(result.layout, args.debug_dir, image.stem + (f"-p{number}" if number else ""),
+                           result.page)
+            if not result.page.lines:
+                say(f"warning: no text lines found in {raster.page.source}", file=sys.stderr)
+            lines.extend(line.text for line in result.page.lines)
+            if progress is not None:
+                progress.update(1)
+            yield raster
+
+    out = io.BytesIO()
+    write_document(out, rasters(), args.format, args.low_confidence, title=str(image))
+    return out.getvalue(), lines
+
+
+def write_output(output: bytes, image: Path, name: str, inputs: int, args: argparse.Namespace, say) -> bool:
+    """Write one input's output to ``--output-dir`` (atomically) or standard output; False if it failed."""
+    from crnn.io import atomic_write_bytes
+
+    if args.output_dir:
+        try:
+            atomic_write_bytes(args.output_dir / name, output)
+        except OSError as exc:
+            say(f"error: cannot write {args.output_dir / name}: {exc.strerror or exc}", file=sys.stderr)
+            return False
+        return True
+    if FORMATS[args.format].page_renderer is None:
+        sys.stdout.buffer.write(output)
+        sys.stdout.flush()
+        return True
+    if inputs > 1:
+        sys.stdout.write(f"==> {image} <==\n")
+    sys.stdout.write(output.decode("utf-8"))
+    sys.stdout.flush()
+    return True
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,17 @@ from crnn.cli.common import ROOT, add_backend_option
 from crnn.recognize import DEFAULT_CHECKPOINT
 
 
+def non_negative_mb(text: str) -> float:
+    """An argparse type: a size in MB, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite size of zero or more MB, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `serve.py`."""
     parser = argparse.ArgumentParser(prog="serve.py", description="Start the OCR web app (FastAPI + uvicorn).")
@@ -22,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="a host name the app answers to besides 127.0.0.1, localhost and the --host address "
                         "(repeatable; requests naming any other host are refused)")
+    parser.add_argument("--page-memory-mb", type=non_negative_mb, default=64, metavar="MB",
+                        help="memory for pages kept to be corrected, MB (default: 64); older pages wait on disk")
     add_backend_option(parser)
     return parser
 
@@ -36,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         from crnn.web.app import LOCAL_HOSTS, create_app
 
         hosts = (*LOCAL_HOSTS, *([args.host] if args.host not in ("0.0.0.0", "::") else []), *args.allowed_host)
-        app = create_app(args.checkpoint, args.corrections_dir, allowed_hosts=hosts, backend=args.backend)
+        app = create_app(args.checkpoint, args.corrections_dir, allowed_hosts=hosts, backend=args.backend,
+                         max_memory_bytes=int(args.page_memory_mb * 1024 * 1024))
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ from typing import Protocol
 import editdistance
 
 from crnn.evaluation.metrics import ErrorRate, align_lines, mark_differences, normalize_for_scoring
-from crnn.io import IMAGE_SUFFIXES
+from crnn.io import DOCUMENT_SUFFIXES
 
 GT_SUFFIX = ".gt.txt"
 MODES = ("auto", "page", "line")
@@ -92,7 +92,8 @@ class FolderItems:
 
 
 def find_items(folder: Path) -> FolderItems:
-    """The images of ``folder`` that have a non-empty ``X.gt.txt`` beside them, in name order.
+    """The images and PDFs of ``folder`` that have a non-empty ``X.gt.txt`` beside them, in name order
+    (a PDF is one item: its pages' lines in order, against one transcription).
 
     An image without a transcription, an empty or undecodable transcription, or a transcription
     without an image is skipped with its reason; a folder with nothing to score is an
@@ -103,7 +104,7 @@ def find_items(folder: Path) -> FolderItems:
     items: list[GroundTruthItem] = []
     skipped: list[SkippedItem] = []
     images = {p.name[: -len(p.suffix)]: p for p in sorted(folder.iterdir())
-              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+              if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES}
     for stem, image in sorted(images.items()):
         gt = folder / (stem + GT_SUFFIX)
         if not gt.is_file():

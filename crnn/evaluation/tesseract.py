@@ -14,6 +14,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from crnn.io import document_pages, is_pdf
+
 PAGE_PSM = 3
 LINE_PSM = 7
 
@@ -53,8 +55,21 @@ class TesseractEngine:
         return [line.strip() for line in done.stdout.replace("\f", "\n").splitlines() if line.strip()]
 
     def read_page(self, image: Path) -> list[str]:
-        """The text lines of one page."""
-        return self._run(image, PAGE_PSM)
+        """The text lines of one page (every page of a PDF, each rendered as our reader renders it:
+        Tesseract reads no PDFs)."""
+        if not is_pdf(image):
+            return self._run(image, PAGE_PSM)
+        import tempfile
+
+        from PIL import Image
+
+        lines: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="crnn-tesseract-") as folder:
+            for page in document_pages(image):
+                png = Path(folder) / f"page-{page.number}.png"
+                Image.fromarray(page.image).save(png, dpi=(page.dpi, page.dpi))
+                lines.extend(self._run(png, PAGE_PSM))
+        return lines
 
     def read_lines(self, images: Sequence[Path]) -> list[str]:
         """Each image read as a single line (an image Tesseract fails on reads as nothing)."""

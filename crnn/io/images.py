@@ -12,6 +12,8 @@ import numpy as np
 MAX_PIXELS = 100_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".jp2", ".pbm", ".pgm",
                             ".ppm"})
+# what a folder given as input is searched for: page images and PDFs
+DOCUMENT_SUFFIXES = IMAGE_SUFFIXES | {".pdf"}
 
 
 class ImageError(ValueError):
@@ -20,6 +22,17 @@ class ImageError(ValueError):
 
 class ImageTooLargeError(ImageError):
     """The image has more pixels than the caller allows."""
+
+
+def check_input_file(source: str | Path) -> Path:
+    """``source`` as a path to a non-empty regular file; :class:`ImageError` saying what it is otherwise
+    (a FIFO or a device is refused unopened: reading it could block forever)."""
+    path = Path(source)
+    if not path.is_file():
+        raise ImageError(f"not a regular file: {path}" if path.exists() else f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise ImageError(f"empty file (0 bytes): {path}")
+    return path
 
 
 def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -39,11 +52,7 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
             handle: Any = io.BytesIO(source)
             name = "image data"
         else:
-            path = Path(source)
-            if not path.is_file():
-                raise ImageError(f"not a regular file: {path}" if path.exists() else f"no such file: {path}")
-            if path.stat().st_size == 0:
-                raise ImageError(f"empty file (0 bytes): {path}")
+            path = check_input_file(source)
             handle = path.open("rb")
             name = str(path)
         with handle, Image.open(handle) as image:
@@ -110,7 +119,7 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
 
 
 def collect_images(paths: list[Path], missing: list[str] | None = None) -> list[Path]:
-    """The image files named by ``paths``: files as given, directories expanded to their images (sorted).
+    """The page files named by ``paths``: files as given, directories expanded to their images and PDFs (sorted).
 
     Raises :class:`ImageError` for a path that does not exist or a directory without images,
     unless ``missing`` is given: then the reason for each such path is appended to it and the
@@ -125,7 +134,7 @@ def collect_images(paths: list[Path], missing: list[str] | None = None) -> list[
                 missing.append(str(exc))
             continue
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file())
             if not found:
                 raise ImageError(f"no images in directory {path}")
             images.extend(found)

@@ -18,14 +18,18 @@ class ReaderEngine:
         self.debug_dir = debug_dir
 
     def read_page(self, image: Path) -> list[str]:
-        """The page's text lines in reading order; with ``debug_dir``, its layout pictures are
-        written there as ``<folder>/<stem>.lines.png`` and so on."""
-        result = self.reader.read(image, source=str(image))
-        if self.debug_dir is not None:
-            from crnn.layout import save_debug
+        """The page's text lines in reading order (every page of a PDF, in order); with
+        ``debug_dir``, its layout pictures are written there as ``<folder>/<stem>.lines.png`` and so on."""
+        lines: list[str] = []
+        for result, raster in self.reader.read_document(image):
+            if self.debug_dir is not None:
+                from crnn.layout import save_debug
 
-            save_debug(result.layout, self.debug_dir / image.parent.name, image.stem, result.page)
-        return [line.text for line in result.page.lines]
+                number = raster.page.source.rpartition("#page=")[2] if "#page=" in raster.page.source else ""
+                save_debug(result.layout, self.debug_dir / image.parent.name,
+                           image.stem + (f"-p{number}" if number else ""), result.page)
+            lines.extend(line.text for line in result.page.lines)
+        return lines
 
     def read_lines(self, images: Sequence[Path]) -> list[str]:
         """Each image read as one line."""

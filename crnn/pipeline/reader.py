@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from crnn.document import Block, Line, Page
+from crnn.formats.pdf import PageRaster, upright
 from crnn.imaging import EmptyLineError, normalize_line
-from crnn.io import load_image
+from crnn.io import DEFAULT_DPI, document_pages, load_image
 from crnn.layout import LayoutConfig, LayoutResult, LineRegion, segment_page
 from crnn.pipeline.words import word_boxes
 from crnn.recognize import DEFAULT_CHECKPOINT, Decoded, Recognizer, load_recognizer, make_decoder
@@ -110,3 +111,17 @@ class PageReader:
         recognized = time.perf_counter()
         page, regions = build_page(layout, decoded, self.frame_px, self.recognizer.geometry.margin_px, source)
         return OcrResult(page, layout, regions, {"layout": laid_out - started, "recognition": recognized - laid_out})
+
+    def read_document(self, source: str | Path | bytes, dpi: float = DEFAULT_DPI, single_line: bool = False,
+                      keep_image: bool = False, pages: list[int] | None = None,
+                      ) -> Iterator[tuple[OcrResult, PageRaster]]:
+        """Read each page of a document (an image file or bytes, or a PDF), one at a time, in order.
+
+        Yields the reading and its :class:`~crnn.formats.pdf.PageRaster` (with the upright page
+        image when ``keep_image``, for formats that draw the page). ``dpi`` renders PDF pages
+        that are not scans. Raises ``crnn.io.ImageError`` for what cannot be read.
+        """
+        for page_image in document_pages(source, dpi=dpi, pages=pages):
+            result = self.read(page_image.image, source=page_image.source, single_line=single_line)
+            image = upright(page_image.image, result.page.rotation_degrees) if keep_image else None
+            yield result, PageRaster(result.page, image, page_image.dpi)

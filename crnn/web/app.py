@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crnn.charset import Charset
 from crnn.formats import FORMATS, render, to_dict
+from crnn.io import is_pdf
 from crnn.recognize import DEFAULT_CHECKPOINT
 from crnn.version import __version__
 from crnn.web.store import CorrectionStore, PageStore, StoredPage, StoreError
@@ -36,7 +37,9 @@ from crnn.web.uploads import (
     check_page_id,
     clean_text,
     decode_data_url,
-    decode_upload,
+    decode_document_upload,
+    jpeg_data_url,
+    page_number,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -132,19 +135,26 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     async def health() -> dict[str, Any]:  # on the event loop: it answers while every worker thread reads
         return {"status": "ok", "model_version": model_version, "charset_size": len(charset)}
 
-    def run_ocr(data: bytes, filename: str) -> dict[str, Any]:
-        """Decode and read an upload; called in a worker thread, off the event loop."""
+    def run_ocr(data: bytes, filename: str, number: int) -> dict[str, Any]:
+        """Decode and read an upload (page ``number`` of a PDF); called in a worker thread, off the event loop."""
         filename = clean_text(filename)
-        gray = decode_upload(data, max_bytes, max_pixels)
-        page_id = hashlib.sha256(data).hexdigest()
+        gray, count = decode_document_upload(data, max_bytes, max_pixels, number)
+        digest = hashlib.sha256(data)
+        if number > 1:  # each page of a PDF is a page of its own; page 1's id is the file's, as an image's
+            digest.update(f"#page={number}".encode())
+        page_id = digest.hexdigest()
         # the reader serializes only its model; layouts of concurrent uploads run side by side
         result = reader.read(gray, source=filename)
         pages.put(StoredPage.of(page_id, result, filename))
-        return {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
-                "corrections": store.list(page_id)}
+        answer = {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
+                  "document_page": number, "document_pages": count, "corrections": store.list(page_id)}
+        if is_pdf(data):  # a browser cannot show a PDF page in an <img>: send the page as read
+            answer["page_image"] = jpeg_data_url(gray)  # as uploaded: the browser turns it as it turns an image
+        return answer
 
-    async def read_page(data: bytes, filename: Any) -> dict[str, Any]:
-        return await asyncio.get_running_loop().run_in_executor(readers, run_ocr, data, filename)
+    async def read_page(data: bytes, filename: Any, number: Any = 1) -> dict[str, Any]:
+        return await asyncio.get_running_loop().run_in_executor(readers, run_ocr, data, filename,
+                                                                page_number(number))
 
     @app.post("/api/ocr")
     async def ocr(request: Request) -> dict[str, Any]:
@@ -157,12 +167,13 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             if upload is None or isinstance(upload, str):
                 raise RequestError(400, "multipart upload needs a file field named 'image'")
             data = await upload.read()
-            return await read_page(data, Path(upload.filename or "upload").name)
+            return await read_page(data, Path(upload.filename or "upload").name, form.get("page", 1))
         if content_type.startswith("application/json"):
             payload = parse_json(body)
             if not isinstance(payload, dict) or "image" not in payload:
                 raise RequestError(400, "JSON body needs an 'image' field with a data URL")
-            return await read_page(decode_data_url(payload["image"]), payload.get("filename", "upload"))
+            return await read_page(decode_data_url(payload["image"]), payload.get("filename", "upload"),
+                                   payload.get("page", 1))
         raise RequestError(415, "send multipart/form-data with an 'image' file, or JSON with an 'image' data URL")
 
     def stored_page(page_id: Any) -> StoredPage:
@@ -233,8 +244,9 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         """The page as read (corrections not applied) in one of the output formats."""
         stored = stored_page(page_id)
         output = FORMATS.get(fmt)
-        if output is None:
-            raise RequestError(404, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+        if output is None or output.page_renderer is None:  # the app keeps line images, not the page's
+            served = [name for name, f in FORMATS.items() if f.page_renderer is not None]
+            raise RequestError(404, f"unknown format {fmt!r} (one of {', '.join(served)})")
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(stored.filename).stem)[:100] or "page"
         return Response(render(stored.page, fmt), media_type=output.media_type,
                         headers={"Content-Disposition": f'attachment; filename="{name}{output.extension}"'})

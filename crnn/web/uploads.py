@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from crnn.io import ImageError, ImageTooLargeError, load_image
+from crnn.io import ImageError, ImageTooLargeError, is_pdf, load_image, pdf_page_count, pdf_pages
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
+MAX_UPLOAD_PDF_PAGES = 2000
 
 
 class RequestError(Exception):
@@ -23,14 +24,24 @@ class RequestError(Exception):
         self.message = message
 
 
-def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
-    """The uploaded image as grayscale: 400 when empty, 413 when too large, 415 when not an image."""
+def decode_document_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
+                           page: int = 1) -> tuple[np.ndarray, int]:
+    """The uploaded image (or page ``page`` of an uploaded PDF) as grayscale, and how many pages the
+    upload has (1 for an image): 400 when empty or no such page, 413 when too large, 415 when not
+    an image or PDF (or a broken or encrypted one)."""
     if not data:
         raise RequestError(400, "empty upload (0 bytes)")
     if len(data) > max_bytes:
         raise RequestError(413, f"upload of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     try:
-        return load_image(data, max_pixels=max_pixels)
+        if is_pdf(data):
+            count = pdf_page_count(data, MAX_UPLOAD_PDF_PAGES)
+            if not 1 <= page <= count:
+                raise RequestError(400, f"the PDF has {count} page(s): there is no page {page}")
+            return next(pdf_pages(data, max_pixels=max_pixels, pages=[page])).image, count
+        if page != 1:
+            raise RequestError(400, f"an image has one page: there is no page {page}")
+        return load_image(data, max_pixels=max_pixels), 1
     except ImageTooLargeError as exc:
         raise RequestError(413, str(exc)) from None
     except ImageError as exc:
@@ -64,6 +75,27 @@ def clean_text(value: Any, limit: int = 200) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
     text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
     return unicodedata.normalize("NFC", text)[:limit]
+
+
+def jpeg_data_url(image: np.ndarray, quality: int = 80) -> str:
+    """A grayscale page as a ``data:image/jpeg;base64,`` URL, for the browser to show."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RequestError(500, "the page image cannot be encoded")
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def page_number(value: Any) -> int:
+    """A client's 1-based page number (of a PDF upload): an integer, or digits; 400 otherwise."""
+    if isinstance(value, bool):
+        raise RequestError(400, "page must be a page number (1, 2, ...)")
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 6:
+        value = int(value.strip())
+    if not isinstance(value, int) or not 1 <= value <= 1_000_000:
+        raise RequestError(400, "page must be a page number (1, 2, ...)")
+    return value
 
 
 def check_page_id(page_id: Any) -> str:
