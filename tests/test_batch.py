@@ -156,6 +156,30 @@ def test_an_interrupted_run_reads_only_what_is_left(book, tmp_path):
         jobs[0].path.write_bytes(changed)
 
 
+def test_ctrl_c_keeps_what_is_done_and_the_next_run_reads_the_rest_without_ray(book, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    # the local runner, in a process of its own as a user runs it, stopped by SIGINT (Ctrl-C) mid-run
+    code = ("import sys; from crnn.cli.ocr_batch import main; rc = main(sys.argv[1:]); "
+            "assert 'ray' not in sys.modules, 'the local runner imported ray'; sys.exit(rc)")
+    argv = [sys.executable, "-c", code, str(book / "pages"), "-o", str(out), "--workers", "2", "--no-progress"]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    manifest = out / MANIFEST_NAME
+    deadline = time.time() + 120
+    while time.time() < deadline and (not manifest.is_file() or len(manifest.read_text().splitlines()) < 3):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    done = len(_records(out))
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert 3 <= done < 12 and len(list(out.rglob("*.txt"))) == done
+    finished = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=300, cwd=Path(__file__).parent.parent)
+    assert finished.returncode == 0 and f"{12 - done} read, {done} already done, 0 failed" in finished.stderr
+
+
 def test_a_corrupt_page_is_recorded_and_the_rest_are_read(book, tmp_path, capsys):
     pages = tmp_path / "pages"
     for number, page in enumerate(sorted((book / "pages").rglob("*.png")), 1):

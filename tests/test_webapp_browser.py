@@ -122,3 +122,29 @@ def test_a_file_name_is_shown_as_text_never_as_markup(browser_page, tmp_path):
     assert page.locator("#status img").count() == 0
     assert page.evaluate("window.injected") is None
     page.wait_for_selector(".line input", timeout=120_000)
+
+
+def test_a_pdf_is_read_a_page_at_a_time(browser_page, tmp_path):
+    from PIL import Image
+
+    from crnn.synth.pages import PageGenerator
+
+    generator = PageGenerator(31)
+    pages = [generator.generate(two_pages=False) for _ in range(2)]
+    pdf = tmp_path / "book.pdf"
+    pictures = [Image.fromarray(page.image) for page in pages]
+    pictures[0].save(pdf, save_all=True, append_images=pictures[1:], resolution=300)
+    page = browser_page
+    page.set_input_files("#file", str(pdf))
+    page.wait_for_selector("#page-number:has-text('page 1 of 2')", timeout=120_000)
+    first = [page.locator(".line input").nth(i).input_value() for i in range(page.locator(".line input").count())]
+    assert len(first) >= len(pages[0].lines) - 1
+    # the page the browser shows is the page that was read, as the app sent it
+    shown = page.locator("#viewer img").evaluate(
+        "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight])")
+    assert shown == [pages[0].image.shape[1], pages[0].image.shape[0]]
+    assert page.locator("#previous").is_disabled()
+    page.click("#next")
+    page.wait_for_selector("#page-number:has-text('page 2 of 2')", timeout=120_000)
+    second = page.locator(".line input").first.input_value()
+    assert second != first[0] and page.locator("#next").is_disabled()

@@ -86,8 +86,12 @@ _WORKER: PageWorker | None = None
 
 
 def init_process_worker(settings: ReaderSettings) -> None:
-    """Process-pool initializer: load this process's worker once."""
+    """Process-pool initializer: load this process's worker once. Ctrl-C is the driver's to handle
+    (it stops handing out pages and keeps what is done); a worker finishes its page."""
+    import signal
+
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = PageWorker(settings)
 
 
