@@ -156,6 +156,18 @@ def test_the_web_app_reads_the_page_of_a_pdf_asked_for(scans):
     assert missing.status_code == 400 and "3 page(s)" in missing.json()["error"]
     bad = client.post("/api/ocr", files={"image": ("x.pdf", b"%PDF-1.4 garbage", "application/pdf")})
     assert bad.status_code == 415 and "broken PDF" in bad.json()["error"]
+    # a multi-page TIFF is a document too
+    import io
+
+    tiff = io.BytesIO()
+    Image.open(folder / "p2.png").save(tiff, format="TIFF", save_all=True,
+                                       append_images=[Image.open(folder / "p3.png")])
+    tiff_page = client.post("/api/ocr", files={"image": ("scan.tif", tiff.getvalue(), "image/tiff")},
+                            data={"page": "2"})
+    assert tiff_page.status_code == 200
+    assert (tiff_page.json()["document_page"], tiff_page.json()["document_pages"]) == (2, 2)
+    assert tiff_page.json()["text"] == client.post("/api/ocr", files={"image": (
+        "p3.png", (folder / "p3.png").read_bytes(), "image/png")}).json()["text"]
     # a correction of a PDF page is kept under that page's id
     saved = client.post("/api/corrections", json={"page_id": two["page_id"], "line_index": 0, "text": "fixed"})
     assert saved.status_code == 200

@@ -1,3 +1,4 @@
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -189,14 +190,25 @@ def test_a_fifo_is_not_called_missing(capsys, tmp_path, tiny_checkpoint):
     assert code == 2 and "not a regular file" in err
 
 
-def test_a_multi_page_tiff_warns_that_only_its_first_page_is_read(capsys, tmp_path, tiny_checkpoint, page_image):
+def test_every_page_of_a_multi_page_tiff_is_read_and_an_animation_warns(capsys, tmp_path, tiny_checkpoint,
+                                                                        page_image):
     from PIL import Image
 
     first = Image.open(page_image).convert("L")
     path = tmp_path / "book.tif"
-    first.save(path, save_all=True, append_images=[first, first])
-    code, _, err = _run(capsys, path, "--checkpoint", tiny_checkpoint)
-    assert code == 0 and "holds 3 images" in err and "only the first" in err
+    first.save(path, save_all=True, append_images=[first.rotate(180), first], dpi=(400, 400))
+    code, out, err = _run(capsys, path, "--checkpoint", tiny_checkpoint, "--format", "json")
+    pages = json.loads(out)["pages"]
+    assert code == 0 and "only the first" not in err
+    assert [p["source"] for p in pages] == [f"{path}#page={n}" for n in (1, 2, 3)]
+    assert pages[0]["text"] == pages[2]["text"]
+    from crnn.io import document_pages
+
+    assert [p.dpi for p in document_pages(path)] == [400, 400, 400]
+    gif = tmp_path / "moving.gif"
+    first.save(gif, save_all=True, append_images=[first.rotate(90)])
+    code, _, err = _run(capsys, gif, "--checkpoint", tiny_checkpoint)
+    assert code == 0 and "holds 2 images" in err and "only the first" in err
 
 
 @pytest.mark.parametrize("value", ["nan", "-0.1", "1.5"])

@@ -219,8 +219,8 @@ def ocr_images(reader: PageReader, images: list[Path], reference: list[str] | No
     try:
         for image in images:
             frames = frame_count(image)
-            if frames > 1:
-                say(f"warning: {image} holds {frames} images (pages or frames); only the first is read",
+            if frames > 1 and counts[image] == 1:  # an animation (a TIFF's pages are each read)
+                say(f"warning: {image} holds {frames} images (frames); only the first is read",
                     file=sys.stderr)
             try:
                 started = time.perf_counter()

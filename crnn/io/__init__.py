@@ -10,6 +10,8 @@ from crnn.io.documents import (
     page_count,
     pdf_page_count,
     pdf_pages,
+    tiff_page_count,
+    tiff_pages,
 )
 from crnn.io.files import atomic_directory, atomic_write_bytes, atomic_write_text, write_new_file
 from crnn.io.images import (
@@ -46,5 +48,7 @@ __all__ = [
     "page_count",
     "pdf_page_count",
     "pdf_pages",
+    "tiff_page_count",
+    "tiff_pages",
     "write_new_file",
 ]

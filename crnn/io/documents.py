@@ -1,4 +1,4 @@
-"""Documents: an image file is one page, a PDF one page per PDF page (its embedded scan when it has one).
+"""Documents: an image file is one page, a PDF or a multi-page TIFF one page per page.
 
 A PDF page that is a scan (one image covering the page) gives the scan's own pixels at the
 scan's own resolution (rendered at that resolution when the page turns or mirrors it); any
@@ -100,8 +100,8 @@ def pdf_page_count(source: str | Path | bytes, max_pages: int = MAX_PAGES) -> in
 
 
 def page_count(path: str | Path, max_pages: int = MAX_PAGES) -> int:
-    """How many pages a document holds: a PDF's page count, 1 for an image."""
-    return pdf_page_count(path, max_pages) if is_pdf(path) else 1
+    """How many pages a document holds: a PDF's or a TIFF's page count, 1 for any other image."""
+    return pdf_page_count(path, max_pages) if is_pdf(path) else max(1, tiff_page_count(path))
 
 
 def _scan(page, width_pt: float, height_pt: float):
@@ -230,14 +230,66 @@ def image_dpi(path: str | Path | bytes) -> float:
     return value if 100 <= value <= 2400 else DEFAULT_DPI
 
 
+def tiff_page_count(source: str | Path | bytes) -> int:
+    """How many pages a TIFF holds (0 for anything that is not a TIFF)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
+        with handle, Image.open(handle) as image:
+            return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 0
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return 0
+
+
+def tiff_pages(source: str | Path | bytes, max_pixels: int = MAX_PIXELS, max_pages: int = MAX_PAGES,
+               pages: list[int] | None = None) -> Iterator[PageImage]:
+    """The pages of a multi-page TIFF (a scanned book's usual container), one at a time, in grey."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    from crnn.io.images import to_gray_array
+
+    name = "image data" if isinstance(source, bytes | bytearray) else str(source)
+    handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else check_input_file(source).open("rb")
+    try:
+        with handle, Image.open(handle) as image:
+            count = int(getattr(image, "n_frames", 1))
+            if count > max_pages:
+                raise ImageTooLargeError(f"{name}: {count} pages exceeds the limit of {max_pages}")
+            for number in pages if pages is not None else range(1, count + 1):
+                if not 1 <= number <= count:
+                    raise ImageError(f"{name}: no page {number} (it has {count})")
+                image.seek(number - 1)
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ImageTooLargeError(f"{name}: page {number} of {width}x{height} exceeds the limit of "
+                                             f"{max_pixels // 1_000_000} megapixels")
+                stated = image.info.get("dpi")
+                page_dpi = float(stated[0]) if stated and 100 <= float(stated[0]) <= 2400 else DEFAULT_DPI
+                gray = to_gray_array(ImageOps.exif_transpose(image.copy()))
+                yield PageImage(gray, number, page_dpi, f"{name}#page={number}")
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"cannot decode TIFF page: {exc}") from None
+
+
 def document_pages(source: str | Path | bytes, dpi: float = DEFAULT_DPI, max_pixels: int = MAX_PIXELS,
                    max_pages: int = MAX_PAGES, pages: list[int] | None = None) -> Iterator[PageImage]:
-    """The pages of a document, one at a time: an image file (or bytes) is one page, a PDF one per page.
+    """The pages of a document, one at a time: an image file (or bytes) is one page, a PDF or a
+    multi-page TIFF one per page.
 
     Raises :class:`ImageError` (one line) for what cannot be read.
     """
     if is_pdf(source):
         yield from pdf_pages(source, dpi, max_pixels, max_pages, pages)
+        return
+    if tiff_page_count(source) > 1:
+        yield from tiff_pages(source, max_pixels, max_pages, pages)
         return
     if pages is not None and pages != [1]:
         raise ImageError(f"an image has one page, not pages {pages}")

@@ -62,7 +62,7 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
                                          f"{max_pixels // 1_000_000} megapixels")
             image.load()
             image = ImageOps.exif_transpose(image)
-            return _to_gray_array(image)
+            return to_gray_array(image)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -77,7 +77,8 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
         raise ImageError(f"cannot decode image: {exc}") from None
 
 
-def _to_gray_array(image: Any) -> np.ndarray:
+def to_gray_array(image: Any) -> np.ndarray:
+    """A decoded Pillow image as uint8 grey: 16-bit and float images stretched, alpha composited on white."""
     from PIL import Image
 
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -95,7 +96,8 @@ def _to_gray_array(image: Any) -> np.ndarray:
 
 def frame_count(path: str | Path) -> int:
     """How many images (pages, frames) a file holds: a multi-page TIFF or an animated GIF has more
-    than one, of which :func:`load_image` decodes the first. 1 for anything Pillow cannot open."""
+    than one, of which :func:`load_image` decodes the first (``crnn.io.document_pages`` reads every
+    page of a TIFF). 1 for anything Pillow cannot open."""
     from PIL import Image, UnidentifiedImageError
 
     if not Path(path).is_file():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from crnn.document import Box
@@ -31,9 +32,11 @@ def text_regions(mask: np.ndarray, char_height: float, config: ColumnConfig = Co
         return []
     cell = max(1, int(round(config.cell_chars * char_height)))
     rows, cols = -(-mask.shape[0] // cell), -(-mask.shape[1] // cell)
-    padded = np.zeros((rows * cell, cols * cell), bool)
+    padded = np.zeros((rows * cell, cols * cell), np.float32)
     padded[: mask.shape[0], : mask.shape[1]] = mask
-    grid = padded.reshape(rows, cell, cols, cell).any(axis=(1, 3))  # a speck inks its cell (a period counts)
+    # a speck inks its cell (a period counts): a cell's mean is above zero when any pixel of it is ink
+    # (an area resize by a whole factor is that mean, and many times faster than numpy's any over cells)
+    grid = cv2.resize(padded, (cols, rows), interpolation=cv2.INTER_AREA) > 0
     if not config.enabled:
         leaves = [_trim(grid, 0, rows, 0, cols)]
     else:

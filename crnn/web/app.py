@@ -148,7 +148,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         pages.put(StoredPage.of(page_id, result, filename))
         answer = {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
                   "document_page": number, "document_pages": count, "corrections": store.list(page_id)}
-        if is_pdf(data):  # a browser cannot show a PDF page in an <img>: send the page as read
+        if is_pdf(data) or count > 1:  # a browser shows neither a PDF's page nor a TIFF's: send the page read
             answer["page_image"] = jpeg_data_url(gray)  # as uploaded: the browser turns it as it turns an image
         return answer
 

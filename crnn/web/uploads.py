@@ -8,7 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from crnn.io import ImageError, ImageTooLargeError, is_pdf, load_image, pdf_page_count, pdf_pages
+from crnn.io import (
+    ImageError,
+    ImageTooLargeError,
+    is_pdf,
+    load_image,
+    pdf_page_count,
+    pdf_pages,
+    tiff_page_count,
+    tiff_pages,
+)
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 40_000_000
@@ -39,8 +48,11 @@ def decode_document_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_p
             if not 1 <= page <= count:
                 raise RequestError(400, f"the PDF has {count} page(s): there is no page {page}")
             return next(pdf_pages(data, max_pixels=max_pixels, pages=[page])).image, count
-        if page != 1:
-            raise RequestError(400, f"an image has one page: there is no page {page}")
+        count = max(1, tiff_page_count(data))
+        if not 1 <= page <= count:
+            raise RequestError(400, f"the image has {count} page(s): there is no page {page}")
+        if count > 1:
+            return next(tiff_pages(data, max_pixels=max_pixels, pages=[page])).image, count
         return load_image(data, max_pixels=max_pixels), 1
     except ImageTooLargeError as exc:
         raise RequestError(413, str(exc)) from None
