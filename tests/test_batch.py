@@ -163,7 +163,10 @@ def test_ctrl_c_keeps_what_is_done_and_the_next_run_reads_the_rest_without_ray(b
 
     out = tmp_path / "out"
     # the local runner, in a process of its own as a user runs it, stopped by SIGINT (Ctrl-C) mid-run
-    code = ("import sys; from crnn.cli.ocr_batch import main; rc = main(sys.argv[1:]); "
+    # (Ctrl-C's handler restored first: a shell that runs the tests in the background starts them with
+    # SIGINT ignored, and Python keeps it so)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from crnn.cli.ocr_batch import main; rc = main(sys.argv[1:]); "
             "assert 'ray' not in sys.modules, 'the local runner imported ray'; sys.exit(rc)")
     argv = [sys.executable, "-c", code, str(book / "pages"), "-o", str(out), "--workers", "2", "--no-progress"]
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
