@@ -183,6 +183,29 @@ def test_ctrl_c_keeps_what_is_done_and_the_next_run_reads_the_rest_without_ray(b
     assert finished.returncode == 0 and f"{12 - done} read, {done} already done, 0 failed" in finished.stderr
 
 
+def test_a_local_worker_killed_mid_run_is_replaced_and_every_page_done_once(book, tmp_path):
+    out = tmp_path / "out"
+    killed: list[int] = []
+
+    def kill_a_worker(record: dict) -> None:
+        if not killed:
+            pid = int(record["workers"][0].rpartition(":")[2])
+            killed.append(pid)
+            os.kill(pid, signal.SIGKILL)
+
+    executor = make_executor("local", SETTINGS, 2)
+    try:
+        summary = run_batch(find_jobs([book / "pages"]), out, ["txt"], executor, on_document=kill_a_worker)
+    finally:
+        executor.close()
+    records = _records(out)
+    assert killed and summary.ok and summary.read == 12 and summary.pages_read == 12
+    assert len(records) == 12 and len({r["input"] for r in records}) == 12
+    # the pages after the loss were read by a new pool's processes
+    assert len({w for r in records for w in r["workers"]}) >= 3
+    assert len(list(out.rglob("*.txt"))) == 12
+
+
 def test_a_corrupt_page_is_recorded_and_the_rest_are_read(book, tmp_path, capsys):
     pages = tmp_path / "pages"
     for number, page in enumerate(sorted((book / "pages").rglob("*.png")), 1):

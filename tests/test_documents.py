@@ -148,6 +148,7 @@ def test_the_web_app_reads_the_page_of_a_pdf_asked_for(scans):
     one, two = first.json(), second.json()
     assert (one["document_page"], one["document_pages"], two["document_page"]) == (1, 3, 2)
     assert one["page_id"] != two["page_id"] and one["text"] != two["text"]
+    assert (one["source"], two["source"]) == ("book.pdf#page=1", "book.pdf#page=2")
     shown = base64.b64decode(two["page_image"].split(",", 1)[1])
     assert cv2.imdecode(np.frombuffer(shown, np.uint8), cv2.IMREAD_GRAYSCALE).shape == (two["height"], two["width"])
     as_json = client.post("/api/ocr", json={"image": base64.b64encode(data).decode(), "page": 3})

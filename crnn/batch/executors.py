@@ -71,28 +71,41 @@ class InlineExecutor:
 
 
 class ProcessPoolExecutor:
-    """A local pool of worker processes, each loading the model once (no Ray needed)."""
+    """A local pool of worker processes, each loading the model once (no Ray needed).
 
-    def __init__(self, settings: ReaderSettings, workers: int = 2) -> None:
+    A worker process that dies (killed, out of memory) takes the pool with it: a new pool is
+    started and the pages in flight are read again, each at most ``max_retries`` times (a page
+    that kills every worker that reads it is then recorded as failed).
+    """
+
+    def __init__(self, settings: ReaderSettings, workers: int = 2, max_retries: int = 2) -> None:
+        self.workers = max(1, workers)
+        self.settings = _threads_for(settings, self.workers)
+        self.max_retries = max_retries
+        self.pool = self._start()
+
+    def _start(self):
         import concurrent.futures
         import multiprocessing
 
-        self.workers = max(1, workers)
         # spawned, not forked: a fork of a process that already runs threads (progress bars, thread
         # pools of numerical libraries) can inherit a lock held by a thread that is not there
-        self.pool = concurrent.futures.ProcessPoolExecutor(
+        return concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_process_worker, initargs=(_threads_for(settings, self.workers),))
+            initializer=init_process_worker, initargs=(self.settings,))
 
     def run(self, tasks: Iterable[PageTask]) -> Iterator[PageOutcome]:
         import concurrent.futures
+        from concurrent.futures.process import BrokenProcessPool
 
         pending: dict[concurrent.futures.Future, PageTask] = {}
+        retries: dict[PageTask, int] = {}
+        again: list[PageTask] = []
         stream = iter(tasks)
         exhausted = False
         while True:
-            while not exhausted and len(pending) < self.workers * IN_FLIGHT_PER_WORKER:
-                task = next(stream, None)
+            while (again or not exhausted) and len(pending) < self.workers * IN_FLIGHT_PER_WORKER:
+                task = again.pop() if again else next(stream, None)
                 if task is None:
                     exhausted = True
                     break
@@ -100,14 +113,27 @@ class ProcessPoolExecutor:
             if not pending:
                 return
             done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            broken = False
             for future in done:
                 task = pending.pop(future)
                 try:
                     yield future.result()
-                except concurrent.futures.process.BrokenProcessPool:
-                    raise
+                except BrokenProcessPool:
+                    broken = True
+                    retries[task] = retries.get(task, 0) + 1
+                    if retries[task] > self.max_retries:
+                        yield PageOutcome(task, None, error="the worker process reading it died")
+                    else:
+                        again.append(task)
                 except Exception as exc:  # the task could not even be sent or returned
                     yield PageOutcome(task, None, error=f"{exc.__class__.__name__}: {exc}")
+            if broken:  # every page still in flight went down with the pool
+                for future, task in pending.items():
+                    future.cancel()
+                    again.append(task)
+                pending.clear()
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._start()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

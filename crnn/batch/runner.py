@@ -116,6 +116,7 @@ def _write_outputs(job: Job, outputs: list[Path], formats: Sequence[str], pages:
 
 def _record(job: Job, sha256: str, pages: list[Page | None], outcomes: list[PageOutcome], outputs: list[Path],
             output_dir: Path, error: str | None) -> dict:
+    """The manifest line of a document (``outputs``: the files written, none if none were)."""
     lines = [line for page in pages if page is not None for line in page.lines]
     chars = sum(len(line.text) for line in lines)
     confidence = (sum(line.confidence * len(line.text) for line in lines) / chars) if chars else None
@@ -125,7 +126,7 @@ def _record(job: Job, sha256: str, pages: list[Page | None], outcomes: list[Page
         "lines": len(lines),
         "seconds": round(sum(o.seconds for o in outcomes), 3),
         "confidence": round(confidence, 4) if confidence is not None else None,
-        "outputs": [str(path.relative_to(output_dir)) for path in outputs] if error is None or any(pages) else [],
+        "outputs": [str(path.relative_to(output_dir)) for path in outputs],
         "error": error,
         "workers": sorted({o.worker for o in outcomes if o.worker}),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -143,6 +144,7 @@ class _Open:
     dpis: list[float]
     outcomes: list[PageOutcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)  # page numbers back
 
 
 def run_batch(jobs: Sequence[Job], output_dir: Path, formats: Sequence[str], executor: Executor,
@@ -189,8 +191,9 @@ def run_batch(jobs: Sequence[Job], output_dir: Path, formats: Sequence[str], exe
         handling = time.perf_counter()
         document = open_documents.get(outcome.task.job)
         slot = outcome.task.number - 1
-        if document is None or any(o.task == outcome.task for o in document.outcomes):
+        if document is None or outcome.task.number in document.seen:
             continue  # a page a retried worker read twice counts once
+        document.seen.add(outcome.task.number)
         document.outcomes.append(outcome)
         if outcome.page is not None:
             document.pages[slot] = outcome.page
@@ -208,13 +211,15 @@ def run_batch(jobs: Sequence[Job], output_dir: Path, formats: Sequence[str], exe
             continue
         del open_documents[outcome.task.job]
         error = "; ".join(document.errors) or None
+        written: list[Path] = []
         try:
             if any(page is not None for page in document.pages):
                 _write_outputs(document.job, document.outputs, formats, document.pages, document.dpis,
                                low_confidence, pdf_dpi)
+                written = document.outputs
         except (OSError, ImageError, ValueError) as exc:
             error = (error + "; " if error else "") + f"cannot write outputs: {exc}"
-        record = _record(document.job, document.sha256, document.pages, document.outcomes, document.outputs,
+        record = _record(document.job, document.sha256, document.pages, document.outcomes, written,
                          output_dir, error)
         manifest.append(record)
         if error is None:

@@ -144,7 +144,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
             digest.update(f"#page={number}".encode())
         page_id = digest.hexdigest()
         # the reader serializes only its model; layouts of concurrent uploads run side by side
-        result = reader.read(gray, source=filename)
+        result = reader.read(gray, source=filename + (f"#page={number}" if count > 1 else ""))
         pages.put(StoredPage.of(page_id, result, filename))
         answer = {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
                   "document_page": number, "document_pages": count, "corrections": store.list(page_id)}
