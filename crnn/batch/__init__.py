@@ -2,7 +2,7 @@
 resumable, on this machine's cores or on a Ray cluster (``crnn.batch.executors``)."""
 
 from crnn.batch.executors import EXECUTORS, Executor, available_cores, make_executor
-from crnn.batch.jobs import BatchInputError, Job, file_sha256, find_jobs
+from crnn.batch.jobs import BatchInputError, Job, count_pages, file_sha256, find_jobs
 from crnn.batch.runner import MANIFEST_NAME, BatchSummary, Manifest, output_paths, run_batch
 from crnn.batch.work import PageOutcome, PageTask, PageWorker, ReaderSettings
 
@@ -19,6 +19,7 @@ __all__ = [
     "PageWorker",
     "ReaderSettings",
     "available_cores",
+    "count_pages",
     "file_sha256",
     "find_jobs",
     "make_executor",

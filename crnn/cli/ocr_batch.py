@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         BatchInputError,
         ReaderSettings,
         available_cores,
+        count_pages,
         find_jobs,
         make_executor,
         output_paths,
@@ -104,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     on_ray = bool(args.ray or args.ray_address)
     workers = args.workers or (0 if on_ray else available_cores())
+    if not on_ray and not args.workers and len(jobs) < workers:
+        # a process started for no page costs its start-up and a model's memory
+        workers = min(workers, sum(count_pages(job) for job in jobs))
     settings = ReaderSettings(args.checkpoint, args.backend, args.decoder, args.beam_width, args.pdf_dpi,
                               args.single_line)
     from crnn.recognize import CheckpointError
