@@ -157,6 +157,16 @@ def test_the_web_app_reads_the_page_of_a_pdf_asked_for(scans):
     assert missing.status_code == 400 and "3 page(s)" in missing.json()["error"]
     bad = client.post("/api/ocr", files={"image": ("x.pdf", b"%PDF-1.4 garbage", "application/pdf")})
     assert bad.status_code == 415 and "broken PDF" in bad.json()["error"]
+    # the page read, as a searchable PDF: its scan at its resolution under our words
+    import pypdfium2 as pdfium
+
+    searchable = client.get(f"/api/pages/{two['page_id']}/render/pdf")
+    assert searchable.status_code == 200 and searchable.headers["content-type"] == "application/pdf"
+    document = pdfium.PdfDocument(searchable.content)
+    assert round(document[0].get_size()[0] * 300 / 72) == two["width"]
+    found = document[0].get_textpage().get_text_range().split()
+    words = two["text"].split()
+    assert sum(word in found for word in words) >= 0.9 * len(words)
     # a multi-page TIFF is a document too
     import io
 

@@ -226,7 +226,7 @@ def test_filename_from_the_upload_never_names_a_file(client, tmp_path):
     assert all(p.name[:8].isdigit() for p in (tmp_path / "corrections").iterdir())
 
 
-@pytest.mark.parametrize("fmt", [name for name, f in FORMATS.items() if f.page_renderer is not None])
+@pytest.mark.parametrize("fmt", list(FORMATS))
 def test_every_format_can_be_downloaded(client, fmt):
     page = _ocr(client)
     response = client.get(f"/api/pages/{page['page_id']}/render/{fmt}")
@@ -235,11 +235,18 @@ def test_every_format_can_be_downloaded(client, fmt):
     assert FORMATS[fmt].extension in response.headers["content-disposition"]
     if fmt in ("txt", "json"):
         assert "first line" in response.text and "secnd line" in response.text
+    elif fmt == "pdf":  # the page image the upload was, at its resolution, under its text layer
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(response.content)
+        width_pt, height_pt = document[0].get_size()
+        assert len(document) == 1 and round(width_pt * 300 / 72) == page["width"]
+        assert round(height_pt * 300 / 72) == page["height"]
     else:  # the fixed page's lines have no words: their boxes are what the XML formats carry
         root = ET.fromstring(response.content)
         tag = "TextLine" if fmt == "alto" else "span"
         assert len([e for e in root.iter() if e.tag.endswith(tag)]) == 2
-    assert client.get(f"/api/pages/{page['page_id']}/render/pdf").status_code == 404
+    assert client.get(f"/api/pages/{page['page_id']}/render/docx").status_code == 404
 
 
 def test_corrections_must_be_sent_as_json(client):
@@ -485,8 +492,9 @@ def test_the_page_store_round_trips_pages_and_crops(tmp_path):
 
     page = Page(300, 200, [Block(Box(1, 2, 30, 40), [Line(Box(1, 2, 30, 40), "ab", 0.5)], 1)], 0.3,
                 [Box(0, 0, 300, 200)], [Box(5, 5, 9, 9)], "x.png", 90)
-    stored = StoredPage("a" * 64, page, (_crop(1),), "x.png")
+    stored = StoredPage("a" * 64, page, (_crop(1),), "x.png", b"\x89PNG scan bytes", 400.0)
     PageStore(tmp_path, set).put(stored)
     loaded = PageStore(tmp_path, set).get("a" * 64)
     assert loaded.page == page and loaded.filename == "x.png"
+    assert (loaded.scan, loaded.dpi) == (b"\x89PNG scan bytes", 400.0)
     np.testing.assert_array_equal(loaded.crops[0], _crop(1))

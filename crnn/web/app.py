@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crnn.charset import Charset
-from crnn.formats import FORMATS, render, to_dict
-from crnn.io import is_pdf
+from crnn.formats import FORMATS, PageRaster, render, render_document, to_dict, upright
+from crnn.io import is_pdf, load_image
 from crnn.recognize import DEFAULT_CHECKPOINT
 from crnn.version import __version__
 from crnn.web.store import CorrectionStore, PageStore, StoredPage, StoreError
@@ -38,6 +38,7 @@ from crnn.web.uploads import (
     clean_text,
     decode_data_url,
     decode_document_upload,
+    encode_page,
     jpeg_data_url,
     page_number,
 )
@@ -138,14 +139,16 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     def run_ocr(data: bytes, filename: str, number: int) -> dict[str, Any]:
         """Decode and read an upload (page ``number`` of a PDF); called in a worker thread, off the event loop."""
         filename = clean_text(filename)
-        gray, count = decode_document_upload(data, max_bytes, max_pixels, number)
+        gray, count, dpi = decode_document_upload(data, max_bytes, max_pixels, number)
         digest = hashlib.sha256(data)
         if number > 1:  # each page of a PDF is a page of its own; page 1's id is the file's, as an image's
             digest.update(f"#page={number}".encode())
         page_id = digest.hexdigest()
         # the reader serializes only its model; layouts of concurrent uploads run side by side
         result = reader.read(gray, source=filename + (f"#page={number}" if count > 1 else ""))
-        pages.put(StoredPage.of(page_id, result, filename))
+        # kept for the searchable PDF: an image upload as it came, a page of a PDF or TIFF encoded
+        scan = data if count == 1 and not is_pdf(data) else encode_page(gray)
+        pages.put(StoredPage.of(page_id, result, filename, scan, dpi))
         answer = {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
                   "document_page": number, "document_pages": count, "corrections": store.list(page_id)}
         if is_pdf(data) or count > 1:  # a browser shows neither a PDF's page nor a TIFF's: send the page read
@@ -244,11 +247,18 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
         """The page as read (corrections not applied) in one of the output formats."""
         stored = stored_page(page_id)
         output = FORMATS.get(fmt)
-        if output is None or output.page_renderer is None:  # the app keeps line images, not the page's
-            served = [name for name, f in FORMATS.items() if f.page_renderer is not None]
-            raise RequestError(404, f"unknown format {fmt!r} (one of {', '.join(served)})")
+        if output is None:
+            raise RequestError(404, f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(stored.filename).stem)[:100] or "page"
-        return Response(render(stored.page, fmt), media_type=output.media_type,
+        if output.needs_image:
+            if not stored.scan:
+                raise RequestError(404, f"the page image of {page_id} was not kept: upload the page again")
+            image = upright(load_image(stored.scan, max_pixels=max_pixels), stored.page.rotation_degrees)
+            body: bytes | str = render_document([PageRaster(stored.page, image, stored.dpi)], fmt,
+                                                title=stored.filename)
+        else:
+            body = render(stored.page, fmt)
+        return Response(body, media_type=output.media_type,
                         headers={"Content-Disposition": f'attachment; filename="{name}{output.extension}"'})
 
     return app

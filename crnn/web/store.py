@@ -47,20 +47,23 @@ class StoredPage:
     page: Page
     crops: tuple[np.ndarray, ...]  # one per ``page.lines`` entry
     filename: str
+    scan: bytes = b""  # the page image, encoded (the upload itself when it was an image), for the searchable PDF
+    dpi: float = 300.0  # its resolution
 
     @classmethod
-    def of(cls, page_id: str, result: OcrResult, filename: str) -> StoredPage:
+    def of(cls, page_id: str, result: OcrResult, filename: str, scan: bytes = b"", dpi: float = 300.0) -> StoredPage:
         """What to keep of a reading."""
-        return cls(page_id, result.page, tuple(region.crop for region in result.line_regions), filename)
+        return cls(page_id, result.page, tuple(region.crop for region in result.line_regions), filename, scan, dpi)
 
 
 class PageStore:
     """The pages the app has read, kept on disk by id so that a page can still be corrected after many
     other uploads and after a restart, with the most recently used ones in memory.
 
-    Disk: one ``<page_id>.npz`` per page (its lines and the crops the model read; no pickles), at
-    most ``max_pages`` of them, the least recently used removed first, but never a page that has
-    corrections (``pages_with_corrections()`` names them). Memory: at most ``max_memory_bytes`` of crops.
+    Disk: one ``<page_id>.npz`` per page (its lines, the crops the model read and the encoded page
+    image; no pickles), at most ``max_pages`` of them, the least recently used removed first, but
+    never a page that has corrections (``pages_with_corrections()`` names them). Memory: at most
+    ``max_memory_bytes`` of crops and page images.
     """
 
     def __init__(self, directory: Path, pages_with_corrections: Callable[[], set[str]], max_pages: int = 1000,
@@ -79,7 +82,7 @@ class PageStore:
 
     @staticmethod
     def _size(stored: StoredPage) -> int:
-        return sum(crop.nbytes for crop in stored.crops) + 1024 * len(stored.crops)
+        return sum(crop.nbytes for crop in stored.crops) + 1024 * len(stored.crops) + len(stored.scan)
 
     def _remember(self, stored: StoredPage) -> None:
         if stored.page_id in self._memory:
@@ -92,9 +95,11 @@ class PageStore:
 
     def put(self, stored: StoredPage) -> None:
         """Keep a page (on disk first, then in memory) and make room by the oldest pages."""
-        meta = json.dumps({"page": to_dict(stored.page), "filename": stored.filename}, ensure_ascii=False)
+        meta = json.dumps({"page": to_dict(stored.page), "filename": stored.filename, "dpi": stored.dpi},
+                          ensure_ascii=False)
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.frombuffer(meta.encode("utf-8"), dtype=np.uint8),
+                 scan=np.frombuffer(stored.scan, dtype=np.uint8),
                  **{f"crop{i}": crop for i, crop in enumerate(stored.crops)})
         with self._lock:
             atomic_write_bytes(self._path(stored.page_id), buffer.getvalue())
@@ -129,12 +134,13 @@ class PageStore:
             try:
                 with np.load(path, allow_pickle=False) as saved:
                     meta = json.loads(saved["meta"].tobytes().decode("utf-8"))
-                    crops = tuple(saved[f"crop{i}"] for i in range(len(saved.files) - 1))
+                    crops = tuple(saved[f"crop{i}"] for i in range(sum(n.startswith("crop") for n in saved.files)))
+                    scan = saved["scan"].tobytes() if "scan" in saved.files else b""
                 page = from_dict(Page, meta["page"])
             except (OSError, ValueError, KeyError, ConfigError) as exc:
                 raise StoreError(f"stored page {page_id} is unreadable: {exc}") from None
             os.utime(path)  # used: the last to go
-            stored = StoredPage(page_id, page, crops, meta["filename"])
+            stored = StoredPage(page_id, page, crops, meta["filename"], scan, float(meta.get("dpi", 300.0)))
             self._remember(stored)
             return stored
 

@@ -11,6 +11,7 @@ import numpy as np
 from crnn.io import (
     ImageError,
     ImageTooLargeError,
+    image_dpi,
     is_pdf,
     load_image,
     pdf_page_count,
@@ -34,10 +35,10 @@ class RequestError(Exception):
 
 
 def decode_document_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
-                           page: int = 1) -> tuple[np.ndarray, int]:
-    """The uploaded image (or page ``page`` of an uploaded PDF) as grayscale, and how many pages the
-    upload has (1 for an image): 400 when empty or no such page, 413 when too large, 415 when not
-    an image or PDF (or a broken or encrypted one)."""
+                           page: int = 1) -> tuple[np.ndarray, int, float]:
+    """The uploaded image (or page ``page`` of an uploaded PDF or TIFF) as grayscale, how many pages
+    the upload has (1 for an image) and the page's resolution: 400 when empty or no such page, 413
+    when too large, 415 when not an image or PDF (or a broken or encrypted one)."""
     if not data:
         raise RequestError(400, "empty upload (0 bytes)")
     if len(data) > max_bytes:
@@ -47,13 +48,15 @@ def decode_document_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_p
             count = pdf_page_count(data, MAX_UPLOAD_PDF_PAGES)
             if not 1 <= page <= count:
                 raise RequestError(400, f"the PDF has {count} page(s): there is no page {page}")
-            return next(pdf_pages(data, max_pixels=max_pixels, pages=[page])).image, count
+            read = next(pdf_pages(data, max_pixels=max_pixels, pages=[page]))
+            return read.image, count, read.dpi
         count = max(1, tiff_page_count(data))
         if not 1 <= page <= count:
             raise RequestError(400, f"the image has {count} page(s): there is no page {page}")
         if count > 1:
-            return next(tiff_pages(data, max_pixels=max_pixels, pages=[page])).image, count
-        return load_image(data, max_pixels=max_pixels), 1
+            read = next(tiff_pages(data, max_pixels=max_pixels, pages=[page]))
+            return read.image, count, read.dpi
+        return load_image(data, max_pixels=max_pixels), 1, image_dpi(data)
     except ImageTooLargeError as exc:
         raise RequestError(413, str(exc)) from None
     except ImageError as exc:
@@ -87,6 +90,18 @@ def clean_text(value: Any, limit: int = 200) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
     text = "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
     return unicodedata.normalize("NFC", text)[:limit]
+
+
+def encode_page(image: np.ndarray) -> bytes:
+    """A page image, encoded to keep: PNG when bilevel (small, and exact), else JPEG of quality 90."""
+    import cv2
+
+    bilevel = bool(np.all((image == 0) | (image == 255)))
+    ok, encoded = cv2.imencode(".png", image) if bilevel else cv2.imencode(".jpg", image,
+                                                                           [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RequestError(500, "the page image cannot be encoded")
+    return encoded.tobytes()
 
 
 def jpeg_data_url(image: np.ndarray, quality: int = 80) -> str:
