@@ -487,6 +487,19 @@ def test_pages_on_disk_are_bounded_but_a_corrected_page_is_kept(reader, tmp_path
     assert gone.status_code == 404
 
 
+def test_the_page_store_keeps_its_disk_under_its_byte_bound_but_never_drops_a_corrected_page(tmp_path):
+    from crnn.web.store import PageStore, StoredPage
+
+    page = Page(300, 200, [Block(Box(1, 2, 30, 40), [Line(Box(1, 2, 30, 40), "ab", 0.5)], 1)])
+    corrected = {"0" * 64}
+    store = PageStore(tmp_path, lambda: corrected, max_disk_bytes=350_000)
+    for n in range(8):
+        store.put(StoredPage(str(n) * 64, page, (_crop(1),), "x.png", bytes(100_000)))
+    kept = {p.stem[0] for p in tmp_path.glob("*.npz")}
+    assert sum(p.stat().st_size for p in tmp_path.glob("*.npz")) <= 350_000 + 110_000  # the corrected one aside
+    assert "0" in kept and "7" in kept and len(kept) <= 4 and "1" not in kept
+
+
 def test_the_page_store_round_trips_pages_and_crops(tmp_path):
     from crnn.web.store import PageStore, StoredPage
 

@@ -60,12 +60,13 @@ SECURITY_HEADERS = {
 def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path = "corrections",
                reader: Any = None, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
                max_pages: int = 1000, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS, backend: str = "auto",
-               max_memory_bytes: int = 64 * 1024 * 1024, pages_dir: str | Path | None = None) -> FastAPI:
+               max_memory_bytes: int = 64 * 1024 * 1024, pages_dir: str | Path | None = None,
+               max_disk_bytes: int = 2 * 1024 ** 3) -> FastAPI:
     """The FastAPI application. Pass ``reader`` to share an already loaded PageReader (else one is
     loaded from ``checkpoint`` with ``backend``, see ``crnn.pipeline.PageReader``).
 
     Pages read are kept in ``pages_dir`` (default: ``<corrections_dir>.pages`` beside the
-    corrections), at most ``max_pages``, and ``max_memory_bytes`` of them in memory
+    corrections), at most ``max_pages`` and ``max_disk_bytes`` of them, and ``max_memory_bytes`` in memory
     (``crnn.web.store.PageStore``): a page can be corrected after other uploads and restarts.
 
     Only requests naming one of ``allowed_hosts`` in their ``Host`` header are served (a page
@@ -79,7 +80,7 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     store = CorrectionStore(Path(corrections_dir))
     corrections_path = Path(corrections_dir)
     pages = PageStore(Path(pages_dir) if pages_dir else corrections_path.with_name(corrections_path.name + ".pages"),
-                      store.pages_with_corrections, max_pages, max_memory_bytes)
+                      store.pages_with_corrections, max_pages, max_memory_bytes, max_disk_bytes)
     # pages are read by a few threads of their own, one per core: that keeps the cores busy, and the
     # same threads reusing their memory keeps the process from growing as many threads' allocations would
     readers = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="read-page")

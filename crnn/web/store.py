@@ -62,17 +62,19 @@ class PageStore:
 
     Disk: one ``<page_id>.npz`` per page (its lines, the crops the model read and the encoded page
     image; no pickles), at most ``max_pages`` of them, the least recently used removed first, but
-    never a page that has corrections (``pages_with_corrections()`` names them). Memory: at most
-    ``max_memory_bytes`` of crops and page images.
+    never a page that has corrections (``pages_with_corrections()`` names them), and at most
+    ``max_disk_bytes`` of them in all (the same order). Memory: at most ``max_memory_bytes`` of
+    crops and page images.
     """
 
     def __init__(self, directory: Path, pages_with_corrections: Callable[[], set[str]], max_pages: int = 1000,
-                 max_memory_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_memory_bytes: int = 64 * 1024 * 1024, max_disk_bytes: int = 2 * 1024 ** 3) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.pages_with_corrections = pages_with_corrections
         self.max_pages = max_pages
         self.max_memory_bytes = max_memory_bytes
+        self.max_disk_bytes = max_disk_bytes
         self._memory: OrderedDict[str, StoredPage] = OrderedDict()
         self._memory_bytes = 0
         self._lock = threading.Lock()
@@ -107,11 +109,13 @@ class PageStore:
             self._evict_from_disk(keep=stored.page_id)
 
     def _evict_from_disk(self, keep: str) -> None:
-        files = sorted(self.directory.glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        sizes = {path: path.stat() for path in self.directory.glob("*.npz")}
+        files = sorted(sizes, key=lambda p: sizes[p].st_mtime)
         excess = len(files) - self.max_pages
-        corrected = self.pages_with_corrections() if excess > 0 else set()
+        excess_bytes = sum(stat.st_size for stat in sizes.values()) - self.max_disk_bytes
+        corrected = self.pages_with_corrections() if excess > 0 or excess_bytes > 0 else set()
         for path in files:
-            if excess <= 0:
+            if excess <= 0 and excess_bytes <= 0:
                 break
             page_id = path.stem
             if page_id == keep or page_id in corrected:
@@ -120,6 +124,7 @@ class PageStore:
             if page_id in self._memory:
                 self._memory_bytes -= self._size(self._memory.pop(page_id))
             excess -= 1
+            excess_bytes -= sizes[path].st_size
 
     def get(self, page_id: str) -> StoredPage | None:
         """The page read as ``page_id`` (from memory, else from disk), or None."""
