@@ -108,10 +108,18 @@ def test_a_bad_pdf_is_a_one_line_error(tmp_path, problem):
         assert isinstance(raised.value, ImageTooLargeError)
 
 
-def test_ocr_page_reads_every_page_of_a_pdf_as_its_images(capsys, scans):
+def test_ocr_page_reads_every_page_of_a_pdf_as_its_images(capsys, scans, tmp_path):
     folder, _ = scans
-    assert main([str(folder / "book.pdf"), "--checkpoint", str(DEFAULT_CHECKPOINT)]) == 0
+    debug = tmp_path / "debug"
+    assert main([str(folder / "book.pdf"), "--checkpoint", str(DEFAULT_CHECKPOINT), "--debug-dir", str(debug)]) == 0
     from_pdf = capsys.readouterr().out.split("\f")
+    # each page's layout pictures under a name of its own
+    assert sorted(p.name for p in debug.glob("*.lines.png")) == [f"book-p{n}.lines.png" for n in (1, 2, 3)]
+    tiff = tmp_path / "scan.tif"
+    Image.open(folder / "p2.png").save(tiff, save_all=True, append_images=[Image.open(folder / "p3.png")])
+    assert main([str(tiff), "--checkpoint", str(DEFAULT_CHECKPOINT), "--debug-dir", str(debug)]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in debug.glob("scan*.lines.png")) == ["scan-p1.lines.png", "scan-p2.lines.png"]
     assert main([str(folder / f"p{n}.png") for n in (1, 2, 3)] + ["--checkpoint", str(DEFAULT_CHECKPOINT)]) == 0
     from_images = capsys.readouterr().out.split("==> ")[1:]
     assert len(from_pdf) == 3 and len(from_images) == 3

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from crnn.cli.common import REFERENCE_DIR, UsageError, add_backend_option, check_writable_folder, open_reader
 from crnn.formats import FORMATS
-from crnn.io import DEFAULT_DPI, ImageError, collect_images, is_pdf
+from crnn.io import DEFAULT_DPI, ImageError, collect_images
 from crnn.recognize import DECODERS, DEFAULT_CHECKPOINT
 
 if TYPE_CHECKING:
@@ -255,15 +255,13 @@ def ocr_document(reader: PageReader, image: Path, args: argparse.Namespace, say,
     from crnn.layout import save_debug
 
     lines: list[str] = []
-    several = is_pdf(image)
 
     def rasters():
         for result, raster in reader.read_document(image, dpi=args.pdf_dpi, single_line=args.single_line,
                                                    keep_image=FORMATS[args.format].needs_image):
-            number = raster.page.source.rpartition("#page=")[2] if several else ""
             if args.debug_dir:
-                save_debug(result.layout, args.debug_dir, image.stem + (f"-p{number}" if number else ""),
-                           result.page)
+                save_debug(result.layout, args.debug_dir,
+                           image.stem + (f"-p{raster.number}" if raster.number else ""), result.page)
             if not result.page.lines:
                 say(f"warning: no text lines found in {raster.page.source}", file=sys.stderr)
             lines.extend(line.text for line in result.page.lines)

@@ -37,6 +37,7 @@ class PageRaster:
     page: Page
     image: np.ndarray | None = None  # uint8 grayscale, page.height x page.width
     dpi: float = 300.0
+    number: int = 0  # its page number in a PDF or multi-page TIFF; 0 for an image that is one page
 
 
 def upright(image: np.ndarray, rotation_degrees: int) -> np.ndarray:

@@ -210,19 +210,10 @@ def _render_page(document, number: int, dpi: float, max_pixels: int, name: str) 
     return image, page_dpi
 
 
-def image_dpi(path: str | Path | bytes) -> float:
-    """The resolution an image file states (its DPI tag), or ``DEFAULT_DPI``."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
+def _stated_dpi(info: dict) -> float:
+    """The resolution an image's header states, or ``DEFAULT_DPI``."""
     try:
-        handle = io.BytesIO(path) if isinstance(path, bytes | bytearray) else open(path, "rb")  # noqa: SIM115
-        with handle, Image.open(handle) as image:
-            stated = image.info.get("dpi")
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
-        return DEFAULT_DPI
-    try:
+        stated = info.get("dpi")
         value = float(stated[0]) if stated else 0.0
     except (TypeError, ValueError, IndexError):
         return DEFAULT_DPI
@@ -230,8 +221,9 @@ def image_dpi(path: str | Path | bytes) -> float:
     return value if 100 <= value <= 2400 else DEFAULT_DPI
 
 
-def tiff_page_count(source: str | Path | bytes) -> int:
-    """How many pages a TIFF holds (0 for anything that is not a TIFF)."""
+def _image_header(source: str | Path | bytes) -> tuple[str, int, float]:
+    """An image file's format, frame count and stated resolution, from one read of its header
+    (``("", 1, DEFAULT_DPI)`` for what Pillow cannot open)."""
     import io
 
     from PIL import Image, UnidentifiedImageError
@@ -239,9 +231,20 @@ def tiff_page_count(source: str | Path | bytes) -> int:
     try:
         handle = io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
         with handle, Image.open(handle) as image:
-            return int(getattr(image, "n_frames", 1)) if image.format == "TIFF" else 0
+            return str(image.format or ""), int(getattr(image, "n_frames", 1)), _stated_dpi(image.info)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
-        return 0
+        return "", 1, DEFAULT_DPI
+
+
+def image_dpi(path: str | Path | bytes) -> float:
+    """The resolution an image file states (its DPI tag), or ``DEFAULT_DPI``."""
+    return _image_header(path)[2]
+
+
+def tiff_page_count(source: str | Path | bytes) -> int:
+    """How many pages a TIFF holds (0 for anything that is not a TIFF)."""
+    image_format, frames, _ = _image_header(source)
+    return frames if image_format == "TIFF" else 0
 
 
 def tiff_pages(source: str | Path | bytes, max_pixels: int = MAX_PIXELS, max_pages: int = MAX_PAGES,
@@ -268,10 +271,8 @@ def tiff_pages(source: str | Path | bytes, max_pixels: int = MAX_PIXELS, max_pag
                 if width * height > max_pixels:
                     raise ImageTooLargeError(f"{name}: page {number} of {width}x{height} exceeds the limit of "
                                              f"{max_pixels // 1_000_000} megapixels")
-                stated = image.info.get("dpi")
-                page_dpi = float(stated[0]) if stated and 100 <= float(stated[0]) <= 2400 else DEFAULT_DPI
                 gray = to_gray_array(ImageOps.exif_transpose(image.copy()))
-                yield PageImage(gray, number, page_dpi, f"{name}#page={number}")
+                yield PageImage(gray, number, _stated_dpi(image.info), f"{name}#page={number}")
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
@@ -288,10 +289,11 @@ def document_pages(source: str | Path | bytes, dpi: float = DEFAULT_DPI, max_pix
     if is_pdf(source):
         yield from pdf_pages(source, dpi, max_pixels, max_pages, pages)
         return
-    if tiff_page_count(source) > 1:
+    image_format, frames, stated_dpi = _image_header(source)
+    if image_format == "TIFF" and frames > 1:
         yield from tiff_pages(source, max_pixels, max_pages, pages)
         return
     if pages is not None and pages != [1]:
         raise ImageError(f"an image has one page, not pages {pages}")
     name = "image data" if isinstance(source, bytes | bytearray) else str(source)
-    yield PageImage(load_image(source, max_pixels), 1, image_dpi(source), name)
+    yield PageImage(load_image(source, max_pixels), 1, stated_dpi, name)

@@ -25,9 +25,8 @@ class ReaderEngine:
             if self.debug_dir is not None:
                 from crnn.layout import save_debug
 
-                number = raster.page.source.rpartition("#page=")[2] if "#page=" in raster.page.source else ""
                 save_debug(result.layout, self.debug_dir / image.parent.name,
-                           image.stem + (f"-p{number}" if number else ""), result.page)
+                           image.stem + (f"-p{raster.number}" if raster.number else ""), result.page)
             lines.extend(line.text for line in result.page.lines)
         return lines
 

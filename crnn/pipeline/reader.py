@@ -124,4 +124,5 @@ class PageReader:
         for page_image in document_pages(source, dpi=dpi, pages=pages):
             result = self.read(page_image.image, source=page_image.source, single_line=single_line)
             image = upright(page_image.image, result.page.rotation_degrees) if keep_image else None
-            yield result, PageRaster(result.page, image, page_image.dpi)
+            number = page_image.number if "#page=" in page_image.source else 0
+            yield result, PageRaster(result.page, image, page_image.dpi, number)
