@@ -19,9 +19,9 @@ BOUNDS = {
     "dp_greatlakes": ("page", True, 0.004, 0.995),
     "dp_pascal": ("page", True, 0.006, 0.995),
     "songbooks": ("page", False, 0.08, 0.94),
-    "typescripts": ("page", False, 0.06, 0.94),
+    "typescripts": ("page", False, 0.04, 0.97),
     "magazines": ("page", False, 0.33, 0.80),
-    "typescript_lines": ("line", False, 0.15, 0.84),
+    "typescript_lines": ("line", False, 0.11, 0.91),
 }
 
 

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from crnn.imaging import EmptyLineError, LineGeometry, flatten_illumination, normalize_line, text_band
+from crnn.imaging import EmptyLineError, LineGeometry, flatten_illumination, line_extent, normalize_line, text_band
 
 
 def _text_image(text="Hamburgefonts", scale=1.2, thickness=2, size=(80, 420), paper=200, ink=40):
@@ -60,3 +60,36 @@ def test_flatten_illumination_removes_a_gradient():
     gradient = np.tile(np.linspace(90, 230, 400).astype(np.uint8), (60, 1))
     flat = flatten_illumination(gradient, 30)
     assert flat.min() > 200
+
+
+def _typewriter_line() -> np.ndarray:
+    # a typewriter face: heavy serifs along the x-height and the baseline hold more ink than the
+    # thin stems between them, but the stems are where the letters are
+    image = np.full((80, 420), 200, np.uint8)
+    for k in range(12):
+        x = 20 + 32 * k
+        image[30:50, x : x + 2] = image[30:50, x + 14 : x + 16] = 40
+        image[30:33, x - 3 : x + 18] = image[47:50, x - 3 : x + 18] = 40
+    return image
+
+
+def test_slab_serif_rows_do_not_take_the_text_band():
+    _, top, _, bottom = line_extent(_typewriter_line())
+    assert top <= 31 and bottom >= 49
+
+
+def test_an_underline_does_not_take_the_text_band():
+    image = _typewriter_line()
+    image[52:56, 15:405] = 40  # more ink than any row of the letters
+    _, top, _, bottom = line_extent(image)
+    assert top <= 31 and bottom <= 57
+
+
+def test_a_crop_of_two_lines_frames_the_one_in_its_middle():
+    # a line cut with a generous box: a whole neighbour line above, the line itself in the middle
+    image = np.full((130, 640), 200, np.uint8)
+    cv2.putText(image, "Hamburgefonts Hamburgefonts", (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 40, 2, cv2.LINE_AA)
+    cv2.putText(image, "Hamburgefonts", (10, 76), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 40, 2, cv2.LINE_AA)
+    _, top, right, bottom = line_extent(image)
+    assert top >= 45 and bottom <= 90
+    assert right < 330

@@ -7,6 +7,7 @@ from crnn.imaging.framing import (
     framed_width,
     line_extent,
     normalize_line,
+    stroke_crossings,
     text_band,
 )
 from crnn.imaging.geometry import rotate, rotation_matrix, transform_box, transform_corners
@@ -34,6 +35,7 @@ __all__ = [
     "rotate",
     "rotation_matrix",
     "shrink",
+    "stroke_crossings",
     "text_band",
     "to_gray",
     "transform_box",

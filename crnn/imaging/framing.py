@@ -63,25 +63,34 @@ class EmptyLineError(ValueError):
     """The crop holds no ink that could be a line of text."""
 
 
-def text_band(row_profile: np.ndarray) -> tuple[int, int]:
+WHOLE_LINE_SHARE = 0.5
+
+
+def text_band(row_profile: np.ndarray, core_profile: np.ndarray | None = None) -> tuple[int, int]:
     """Rows [top, bottom) of the main text band in a row ink profile.
 
-    The core is the run of rows holding at least 35% of the peak ink (the
-    x-height, or the cap height of an all-caps line). It is extended while rows
+    The core is the run of rows holding at least 35% of the peak of ``core_profile``
+    (the row ink itself when not given; :func:`stroke_crossings` for a line image):
+    the x-height, or the cap height of an all-caps line. It is extended while rows
     still hold ink, by at most 0.9 of the core height up (ascenders) and 0.7 down
     (descenders), so fragments of a neighbouring line do not widen the band.
     """
-    peak = float(row_profile.max()) if row_profile.size else 0.0
-    if peak <= 0:
+    core_rows = row_profile if core_profile is None else core_profile
+    peak = float(core_rows.max()) if core_rows.size else 0.0
+    if peak <= 0 or not row_profile.any():
         raise EmptyLineError("no ink in line crop")
-    strong = np.flatnonzero(row_profile >= 0.35 * peak)
+    strong = np.flatnonzero(core_rows >= 0.35 * peak)
     # strong rows in runs (gaps of up to two rows bridged); the core is the run with the most ink,
     # so a dense fragment of a neighbouring line cannot win on its peak alone
     breaks = np.flatnonzero(np.diff(strong) > 3)
     starts = np.concatenate([[strong[0]], strong[breaks + 1]])
     ends = np.concatenate([strong[breaks], [strong[-1]]])
-    masses = [float(row_profile[a : b + 1].sum()) for a, b in zip(starts, ends, strict=True)]
-    best = int(np.argmax(masses))
+    masses = np.array([float(core_rows[a : b + 1].sum()) for a, b in zip(starts, ends, strict=True)])
+    # a crop is cut around its line: of the runs that are whole lines (as heavy as the heaviest,
+    # within a factor), the one nearest the middle is the line and the others are neighbours
+    whole = np.flatnonzero(masses >= WHOLE_LINE_SHARE * masses.max())
+    middle = (len(row_profile) - 1) / 2
+    best = int(whole[np.argmin(np.abs((starts[whole] + ends[whole]) / 2 - middle))])
     top, bottom = int(starts[best]), int(ends[best])
     core = bottom - top + 1
     up_limit = max(0, top - int(round(0.9 * core)) - 1)
@@ -91,6 +100,17 @@ def text_band(row_profile: np.ndarray) -> tuple[int, int]:
     while bottom < down_limit and row_profile[bottom + 1] > 0:
         bottom += 1
     return top, bottom + 1
+
+
+def stroke_crossings(ink: np.ndarray) -> np.ndarray:
+    """How many strokes each row of an ink mask crosses (its runs of ink), as float32.
+
+    Across the x-height every letter has a stem or a bowl or two, while a row of serifs, a
+    typewriter face's heavy baseline or an underline is much ink in few runs: counted by ink,
+    those rows would take the core of the text band from the letters' middles.
+    """
+    starts = ink[:, 1:] & ~ink[:, :-1]
+    return (np.count_nonzero(starts, axis=1) + ink[:, 0]).astype(np.float32)
 
 
 def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -> np.ndarray:
@@ -129,7 +149,7 @@ def _locate_text(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, in
     ink = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
     if not ink.any():
         raise EmptyLineError("no ink in line crop")
-    top, bottom = text_band(ink.sum(axis=1).astype(np.float32))
+    top, bottom = text_band(ink.sum(axis=1).astype(np.float32), stroke_crossings(ink))
     columns = np.flatnonzero(ink[top:bottom].any(axis=0))
     return gray, (int(columns[0]), top, int(columns[-1]) + 1, bottom)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from crnn.imaging import LineGeometry, flatten_illumination, framed_width, text_band
+from crnn.imaging import LineGeometry, flatten_illumination, framed_width, stroke_crossings, text_band
 from crnn.synth.config import DegradeConfig
 
 _TEXTURE_SHAPE = (256, 2048)
@@ -204,7 +204,7 @@ def framed_as_drawn(alpha: np.ndarray, line_width: int, geometry: LineGeometry,
     rows = ink.sum(axis=1).astype(np.float32)
     if not rows.any():
         return False
-    top, bottom = text_band(rows)
+    top, bottom = text_band(rows, stroke_crossings(ink))
     columns = np.flatnonzero(ink[top:bottom].any(axis=0))
     ratio = line_width / framed_width(bottom - top, int(columns[-1] - columns[0] + 1), geometry)
     return 1 / tolerance <= ratio <= tolerance
