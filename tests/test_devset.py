@@ -20,7 +20,7 @@ BOUNDS = {
     "dp_pascal": ("page", True, 0.006, 0.995),
     "songbooks": ("page", False, 0.08, 0.94),
     "typescripts": ("page", False, 0.04, 0.97),
-    "magazines": ("page", False, 0.33, 0.80),
+    "magazines": ("page", False, 0.09, 0.93),
     "typescript_lines": ("line", False, 0.11, 0.91),
 }
 

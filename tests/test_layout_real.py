@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -329,3 +330,58 @@ def test_reading_order_goes_down_each_column_and_respects_a_heading_that_stands_
     lefts = [order.index(b) for b in (top_left, mid_left, low_left)]
     rights = [order.index(b) for b in (top_right, mid_right, low_right)]
     assert lefts == sorted(lefts) and rights == sorted(rights) and max(lefts) < min(rights)
+
+
+def _magazine_page(font) -> tuple[np.ndarray, list[str], int]:
+    """Two columns with a picture set across the gutter and a caption under it whose first line
+    crosses the gutter, a dateline over both columns and a running foot at the bottom left; the
+    side of every line in reading order, and where the foot begins."""
+    rng = np.random.default_rng(21)
+    image = Image.new("L", (1500, 1800), 255)
+    draw = ImageDraw.Draw(image)
+    small = ImageFont.truetype(font.path, 24)
+    draw.text((560, 90), "A DATELINE OVER ALL", font=small, fill=0, anchor="ls")
+
+    def baseline(row: int) -> int:  # a little more space above and below the row under the picture
+        return 180 + 44 * row + (12 if row >= 17 else 0) + (12 if row >= 18 else 0)
+
+    for i in range(30):
+        beside_picture, beside_caption = 6 <= i <= 17, 18 <= i <= 21
+        left_end = 470 if beside_picture else 530 if beside_caption else 640
+        right_start = 950 if beside_picture else 890 if beside_caption else 760
+        left = _full_line(rng, font, left_end - 140)
+        while font.getlength(left) > left_end - 100:
+            left = left.rsplit(" ", 1)[0]
+        draw.text((100, baseline(i)), left, font=font, fill=0, anchor="ls")
+        draw.text((right_start, baseline(i)), _words(rng, 3 if right_start > 800 else 5), font=font, fill=0,
+                  anchor="ls")
+    for k, text in enumerate(("THE CAPTION", "UNDER THE", "PICTURE")):
+        draw.text((600, baseline(17 + k)), text, font=small, fill=0, anchor="ls")
+    foot = baseline(30) + 40
+    draw.text((100, foot), "54 A RUNNING FOOT", font=small, fill=0, anchor="ls")
+    pixels = np.array(image)
+    picture = (500, baseline(6) - 40, 920, baseline(16) + 10)
+    cv2.rectangle(pixels, picture[:2], picture[2:], 0, 2)
+    for _ in range(60):  # strokes joined to the frame, filling the picture
+        points = np.stack([rng.integers(picture[0], picture[2], 4), rng.integers(picture[1], picture[3], 4)], 1)
+        cv2.polylines(pixels, [points.astype(np.int32)], False, 0, 3)
+    return pixels, ["dateline"] + ["left"] * 30 + ["right"] * 30 + ["foot"], foot - 30
+
+
+def test_columns_go_on_under_a_picture_set_across_the_gutter(font):
+    # under the picture the lines of both columns meet the caption: no gutter runs through that
+    # region, but each column's lines go on below the picture and are read down their column
+    image, expected, foot = _magazine_page(font)
+    lines = segment_page(image).lines
+
+    def side(box: Box) -> str:
+        if box.y1 < 120:
+            return "dateline"
+        if box.y0 > foot:
+            return "foot"
+        return "left" if box.x0 < 300 else "right" if box.x0 > 740 else "caption"
+
+    sides = [side(line.box) for line in lines]
+    assert all(line.box.x1 < 700 for line, s in zip(lines, sides, strict=True) if s == "left")  # none across the gutter
+    assert sides.count("caption") == 3
+    assert [s for s in sides if s != "caption"] == expected

@@ -43,8 +43,9 @@ def text_regions(mask: np.ndarray, char_height: float, config: ColumnConfig = Co
         gap = max(1, int(np.ceil(config.min_gutter_chars * char_height / cell)))
         min_height = max(2, int(np.ceil(config.min_column_chars * char_height / cell)))
         side_ink = max(1, int(np.ceil(config.min_side_ink_chars * char_height / cell)))
+        continued_gap = max(gap, int(np.ceil(config.continued_gutter_chars * char_height / cell)))
         separators = [(r.x0 // cell, -(-r.x1 // cell), r.y0 // cell, -(-r.y1 // cell)) for r in rules or []]
-        leaves, _ = _cut(grid, 0, rows, 0, cols, _Cuts(gap, min_height, side_ink, config.max_depth,
+        leaves, _ = _cut(grid, 0, rows, 0, cols, _Cuts(gap, min_height, side_ink, continued_gap, config.max_depth,
                                                        config.rule_span_fraction, separators), depth=0)
     h, w = mask.shape
     boxes = [Box(x0 * cell, y0 * cell, min(w, x1 * cell), min(h, y1 * cell))
@@ -59,30 +60,43 @@ def reading_order(boxes: list[Box]) -> list[Box]:
     """Blocks in reading order (Breuel's two rules, then a topological sort).
 
     A block comes before another if they share a column and it is above, or if it lies
-    wholly to the left and no third block between them in height spans them both while
-    standing alone in its rows (a heading across two columns, which puts the left column's
-    part above it before the right's part below it; a caption set in the gutter beside the
-    columns' text parts nothing). A page whose blocks were cut into columns is read column by column even where
-    a caption or a picture split a column into pieces.
+    wholly to the left and no separator lies between them in height. A separator stands alone
+    in its rows and either spans two blocks that stand side by side (a heading across two
+    columns, which puts the left column's part above it before the right's part below it) or
+    is above or below all the others (a dateline, a running head or foot): it comes after
+    everything above it and before everything below it. A caption set in the gutter beside
+    the columns' text is no separator, and a page whose blocks were cut into columns is read
+    column by column even where a caption or a picture split a column into pieces.
     """
     n = len(boxes)
     if n < 3:
         return boxes
-    # a heading across columns stands alone in its rows; a caption set in the gutter does not
+
+    def overlap(a: Box, b: Box) -> int:
+        return min(a.x1, b.x1) - max(a.x0, b.x0)
+
     alone = [not any(k != i and min(c.y1, d.y1) > max(c.y0, d.y0) for k, d in enumerate(boxes))
              for i, c in enumerate(boxes)]
+
+    def spans_two(c: Box) -> bool:  # two blocks under or over it stand side by side
+        under = [d for d in boxes if d is not c and overlap(c, d) > 0]
+        return bool(under) and min(d.x1 for d in under) <= max(d.x0 for d in under)
+
+    top, bottom = min(b.y0 for b in boxes), max(b.y1 for b in boxes)
+    separator = [alone[i] and (c.y0 == top or c.y1 == bottom or spans_two(c)) for i, c in enumerate(boxes)]
     after: list[set[int]] = [set() for _ in range(n)]
     for i, a in enumerate(boxes):
         for j, b in enumerate(boxes):
             if i == j:
                 continue
-            overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
-            if overlap >= SAME_COLUMN * min(a.width, b.width):  # one column
+            if separator[i] or separator[j]:
+                if a.y1 <= b.y0:
+                    after[i].add(j)
+            elif overlap(a, b) >= SAME_COLUMN * min(a.width, b.width):  # one column
                 if a.y1 <= b.y0 or (a.y0 < b.y0 and (a.y0 + a.y1) < (b.y0 + b.y1)):
                     after[i].add(j)
             elif a.x1 <= b.x0 and not any(
-                    k not in (i, j) and alone[k] and c.y0 >= min(a.y1, b.y1) and c.y1 <= max(a.y0, b.y0)
-                    and min(c.x1, a.x1) > max(c.x0, a.x0) and min(c.x1, b.x1) > max(c.x0, b.x0)
+                    separator[k] and c.y0 >= min(a.y1, b.y1) and c.y1 <= max(a.y0, b.y0)
                     for k, c in enumerate(boxes)):
                 after[i].add(j)
     waiting = [0] * n
@@ -120,6 +134,7 @@ class _Cuts:
     gap: int
     min_height: int
     side_ink: int
+    continued_gap: int
     max_depth: int
     rule_span: float
     rules: list[tuple[int, int, int, int]]  # x0, x1, y0, y1 of each vertical rule
@@ -140,7 +155,7 @@ def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts,
         return [trimmed], False
     split = _rule_split(region, y0, y1, x0, x1, cuts)
     if split is None:
-        split = _widest_gutter(region, cuts)
+        split = _widest_gutter(grid, y0, y1, x0, x1, cuts)
     if split is not None:
         a, b = split
         left, _ = _cut(grid, y0, y1, x0, x0 + a, cuts, depth + 1)
@@ -157,14 +172,41 @@ def _cut(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts,
     return top + bottom, True
 
 
-def _widest_gutter(region: np.ndarray, cuts: _Cuts) -> tuple[int, int] | None:
-    """The widest blank run of columns through the whole region with a few lines of text on both sides."""
-    if region.shape[0] < cuts.min_height:
-        return None
-    gutters = [(a, b) for a, b in runs(~region.any(axis=0)) if b - a >= cuts.gap
-               and region[:, :a].any(axis=1).sum() >= cuts.side_ink
-               and region[:, b:].any(axis=1).sum() >= cuts.side_ink]
+def _widest_gutter(grid: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts) -> tuple[int, int] | None:
+    """The widest blank run of columns through the whole region with a few lines of text on both
+    sides; in a region too short for that, the widest wide one that continues a column gutter
+    straight above it (the lines under a picture set across two columns: read down each)."""
+    region = grid[y0:y1, x0:x1]
+    blank = runs(~region.any(axis=0))
+    if region.shape[0] >= cuts.min_height:
+        gutters = [(a, b) for a, b in blank if b - a >= cuts.gap
+                   and region[:, :a].any(axis=1).sum() >= cuts.side_ink
+                   and region[:, b:].any(axis=1).sum() >= cuts.side_ink]
+    else:
+        above = grid[max(0, y0 - cuts.min_height) : y0]  # the whole width: the columns may lie beyond the region
+        inked = region.any(axis=0)
+        # each side holds a word or more: a letter's sliver that a rule parted off is no column
+        gutters = [(a, b) for a, b in blank if b - a >= cuts.continued_gap
+                   and _ink_width(inked[:a]) >= cuts.gap and _ink_width(inked[b:]) >= cuts.gap
+                   and len(above) == cuts.min_height and _between_columns(above, x0 + a, x0 + b)]
     return max(gutters, key=lambda r: r[1] - r[0]) if gutters else None
+
+
+def _ink_width(inked: np.ndarray) -> int:
+    """From the first to the last inked column, in cells (0 if none)."""
+    where = np.flatnonzero(inked)
+    return int(where[-1] - where[0] + 1) if len(where) else 0
+
+
+SPECKS = 0.02  # a blank stretch of page may hold this share of inked cells (specks a picture left), not a line
+
+
+def _between_columns(cells: np.ndarray, a: int, b: int) -> bool:
+    """Whether columns ``a:b`` of a stretch of the grid are a gutter between text on both sides:
+    blank but for a few specks, with ink left and right of them (a margin has none beyond it)."""
+    gutter = cells[:, a:b]
+    return (np.count_nonzero(gutter) <= SPECKS * gutter.size
+            and bool(cells[:, :a].any()) and bool(cells[:, b:].any()))
 
 
 def _rule_split(region: np.ndarray, y0: int, y1: int, x0: int, x1: int, cuts: _Cuts) -> tuple[int, int] | None:

@@ -115,6 +115,9 @@ class ColumnConfig:
     min_gutter_chars: float = 1.5  # a gutter is wider than any word space ...
     min_column_chars: float = 8.0  # ... and runs through a region at least this tall ...
     min_side_ink_chars: float = 4.0  # ... between columns with this many character heights of inked rows
+    # a region too short for that (lines where a picture ends) is still cut where a gutter this wide
+    # continues a column gutter: blank between text for min_column_chars straight above it
+    continued_gutter_chars: float = 3.0
     rule_span_fraction: float = 0.9  # a vertical rule parts a region it runs through this much of
     max_depth: int = 64
 
