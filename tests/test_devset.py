@@ -18,7 +18,7 @@ BOUNDS = {
     "dp_eugenics": ("page", True, 0.003, 0.995),
     "dp_greatlakes": ("page", True, 0.004, 0.995),
     "dp_pascal": ("page", True, 0.006, 0.995),
-    "songbooks": ("page", False, 0.08, 0.94),
+    "songbooks": ("page", False, 0.065, 0.95),
     "typescripts": ("page", False, 0.04, 0.97),
     "magazines": ("page", False, 0.09, 0.93),
     "typescript_lines": ("line", False, 0.11, 0.91),

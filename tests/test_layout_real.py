@@ -385,3 +385,20 @@ def test_columns_go_on_under_a_picture_set_across_the_gutter(font):
     assert all(line.box.x1 < 700 for line, s in zip(lines, sides, strict=True) if s == "left")  # none across the gutter
     assert sides.count("caption") == 3
     assert [s for s in sides if s != "caption"] == expected
+
+
+def test_a_column_that_slants_on_its_own_is_read_straight(font):
+    # a photographed page bends: its left column is level and its right one slants, so the angle
+    # that straightens the page leaves the right column's lines drifting across each other's rows
+    rng = np.random.default_rng(23)
+    left = typeset(font, [[(60, _full_line(rng, font, 820))] for _ in range(14)], size=(960, 700), top=70, pitch=40)
+    right = typeset(font, [[(40, _full_line(rng, font, 820))] for _ in range(9)], size=(960, 700), top=70, pitch=40)
+    slanted = cv2.warpAffine(right.image, cv2.getRotationMatrix2D((480, 250), 1.5, 1.0), (960, 700),
+                             borderValue=255)
+    lines = segment_page(np.hstack([left.image, slanted])).lines
+    assert len(lines) == 23
+    assert [line.box.x0 > 960 for line in lines] == [False] * 14 + [True] * 9
+    # lines of one length framed alike: a slanting line's text band would take the drift for
+    # height and come out squeezed, too small to read
+    widths = [line.crop.shape[1] for line in lines]
+    assert np.median(widths[14:]) >= 0.9 * np.median(widths[:14])

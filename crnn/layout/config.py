@@ -31,6 +31,12 @@ class DeskewConfig:
     fine_step: float = 0.05
     max_points: int = 60_000  # an even sample of the ink pixels; more only costs time
     coarse_subsample: int = 3  # the coarse search only needs the peak's neighbourhood
+    # a photographed page bends: each block's own skew is measured again, within this range, and
+    # its lines are found on the block turned straight when they drift this many character
+    # heights from one end to the other
+    block_max_degrees: float = 2.0
+    block_min_drift_chars: float = 0.3
+    block_min_lines: int = 3
 
 
 @dataclass(frozen=True)

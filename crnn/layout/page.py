@@ -8,6 +8,7 @@ recognition pipeline (``crnn.pipeline``) turns a :class:`LayoutResult` into a
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from crnn.imaging import (
     normalize_line,
     paper_background,
     rotate,
+    rotation_matrix,
+    transform_box,
 )
 from crnn.io import ImageError, load_image
 from crnn.layout.binarize import binarize, binarize_with_levels
@@ -220,6 +223,52 @@ def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> 
     return LayoutResult(width, height, skew_degrees, tuple(blocks), tuple(page_boxes), illustrations, analysis)
 
 
+def _block_skew(mask: np.ndarray, region: Box, char_height: float, pitch: float | None,
+                config: LayoutConfig) -> float:
+    """The skew left in one block of the deskewed page (degrees, 0 when its lines are straight
+    enough): a photographed page bends, and one angle does not straighten all of it."""
+    d = config.deskew
+    lines = region.height / (pitch or 2 * char_height)
+    if lines < d.block_min_lines or region.width < 4 * char_height:
+        return 0.0
+    block = mask[region.y0 : region.y1, region.x0 : region.x1]
+    angle = estimate_skew(block, dataclasses.replace(d, max_degrees=d.block_max_degrees))
+    drift = region.width * abs(math.tan(math.radians(angle)))
+    return angle if drift >= d.block_min_drift_chars * char_height else 0.0
+
+
+class _TurnedBlock:
+    """A block of the page turned straight by its own skew: its text mask (alone), components,
+    full-resolution crop and paper brightness in the turned frame, and the way back."""
+
+    def __init__(self, mask: np.ndarray, deskewed_full: np.ndarray, brightness: np.ndarray, region: Box,
+                 degrees: float, scale: float, char_height: float) -> None:
+        h, w = mask.shape
+        margin = int(math.ceil(region.width * abs(math.tan(math.radians(degrees))) / 2 + 2 * char_height))
+        self.origin = Box(max(0, region.x0 - margin), max(0, region.y0 - margin),
+                          min(w, region.x1 + margin), min(h, region.y1 + margin))
+        o = self.origin
+        alone = np.zeros((o.height, o.width), np.uint8)
+        alone[region.y0 - o.y0 : region.y1 - o.y0, region.x0 - o.x0 : region.x1 - o.x0] = \
+            mask[region.y0 : region.y1, region.x0 : region.x1]
+        self.turn = rotation_matrix(o.width, o.height, -degrees)
+        self.mask = cv2.warpAffine(alone, self.turn, (o.width, o.height), flags=cv2.INTER_NEAREST) > 0
+        _, _, stats, centroids = connected_components(self.mask)
+        self.stats, self.centroids = stats[1:], centroids[1:]
+        fy0, fy1 = int(o.y0 / scale), min(deskewed_full.shape[0], int(math.ceil(o.y1 / scale)))
+        fx0, fx1 = int(o.x0 / scale), min(deskewed_full.shape[1], int(math.ceil(o.x1 / scale)))
+        (paper,) = gray_percentiles(deskewed_full[fy0:fy1, fx0:fx1], (90,))
+        self.full = rotate(deskewed_full[fy0:fy1, fx0:fx1], -degrees, int(paper))
+        self.brightness = rotate(brightness[fy0:fy1, fx0:fx1], -degrees)
+        self.undo = cv2.invertAffineTransform(self.turn)
+
+    def back(self, box: Box) -> Box:
+        """A box of the turned frame as the box around it on the deskewed page."""
+        moved = transform_box(box, self.undo)
+        o = self.origin
+        return Box(moved.x0 + o.x0, moved.y0 + o.y0, moved.x1 + o.x0, moved.y1 + o.y0)
+
+
 def _measure(small: np.ndarray, config: LayoutConfig) -> tuple[float, float]:
     """The skew and a rough character height, from a first binarization at half resolution."""
     b = config.binarize
@@ -248,22 +297,31 @@ def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_f
     for region in text_regions(page_mask, char_height, config.columns, rules):
         region = Box(region.x0 + x_start, region.y0, region.x1 + x_start, region.y1)
         analysis.regions.append(region)
-        profile = ink_counts(components.mask[region.y0:region.y1, region.x0:region.x1], axis=1)
+        tilt = _block_skew(components.mask, region, char_height, page_pitch, config)
+        if tilt:
+            frame = _TurnedBlock(components.mask, deskewed_full, brightness, region, tilt, scale, char_height)
+            mask, stats, centroids = frame.mask, frame.stats, frame.centroids
+            full, light, where = frame.full, frame.brightness, Box(0, 0, frame.mask.shape[1], frame.mask.shape[0])
+        else:
+            mask, full, light, where = components.mask, deskewed_full, brightness, region
+            cx, cy = components.centroids[:, 0], components.centroids[:, 1]
+            inside = (cx >= region.x0) & (cx < region.x1) & (cy >= region.y0) & (cy < region.y1)
+            stats, centroids = components.stats[inside], components.centroids[inside]
+        profile = ink_counts(mask[where.y0:where.y1, where.x0:where.x1], axis=1)
         pitch = line_pitch(profile, char_height, line_config) or page_pitch
-        bands = [(a + region.y0, b + region.y0) for a, b in line_bands(profile, char_height, line_config, pitch)]
-        analysis.bands[-1].extend(bands)
-        cx, cy = components.centroids[:, 0], components.centroids[:, 1]
-        inside = (cx >= region.x0) & (cx < region.x1) & (cy >= region.y0) & (cy < region.y1)
+        bands = [(a + where.y0, b + where.y0) for a, b in line_bands(profile, char_height, line_config, pitch)]
         lines: list[tuple[Box, np.ndarray]] = []
-        for box, parts in band_boxes(components.stats[inside], components.centroids[inside], bands, char_height,
-                                     line_config):
+        for box, parts in band_boxes(stats, centroids, bands, char_height, line_config):
+            on_page = frame.back(box) if tilt else box
             if (len(parts) <= line_config.loose_stroke_parts
-                    and near_any(box, components.illustrations, line_config.loose_stroke_chars * char_height)):
+                    and near_any(on_page, components.illustrations, line_config.loose_stroke_chars * char_height)):
                 continue  # a loose stroke beside a picture, not a one-character line
             if box.width < line_config.min_aspect * box.height:
                 continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
-            crop = crop_line(deskewed_full, brightness, box, parts, scale, char_height, geometry, config.crop)
+            crop = crop_line(full, light, box, parts, scale, char_height, geometry, config.crop)
             if crop is not None:
-                lines.append((box, crop))
+                lines.append((on_page, crop))
+        # the profile pictures show the bands on the page; a turned block's are its lines' extents
+        analysis.bands[-1].extend([(box.y0, box.y1) for box, _ in lines] if tilt else bands)
         blocks.extend(group_blocks(lines, line_config.block_gap_factor))
     return blocks
