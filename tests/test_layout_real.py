@@ -402,3 +402,19 @@ def test_a_column_that_slants_on_its_own_is_read_straight(font):
     # height and come out squeezed, too small to read
     widths = [line.crop.shape[1] for line in lines]
     assert np.median(widths[14:]) >= 0.9 * np.median(widths[:14])
+
+
+def test_paragraphs_of_one_column_that_slant_their_own_ways_are_each_read_straight(font):
+    # further down a bending page each paragraph slants a little more: the column is one block,
+    # but the blank line between its paragraphs parts them for their own angles
+    rng = np.random.default_rng(24)
+    paragraphs = []
+    for degrees in (0.0, 1.4):
+        block = typeset(font, [[(100, _full_line(rng, font, 1150))] for _ in range(6)], size=(1400, 330), top=60,
+                        pitch=40)
+        paragraphs.append(cv2.warpAffine(block.image, cv2.getRotationMatrix2D((700, 165), degrees, 1.0),
+                                         (1400, 330), borderValue=255))
+    lines = segment_page(np.vstack([paragraphs[0], paragraphs[1], np.full((150, 1400), 255, np.uint8)])).lines
+    assert len(lines) == 12
+    widths = [line.crop.shape[1] for line in lines]
+    assert np.median(widths[6:]) >= 0.9 * np.median(widths[:6])

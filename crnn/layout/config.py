@@ -37,6 +37,7 @@ class DeskewConfig:
     block_max_degrees: float = 2.0
     block_min_drift_chars: float = 0.3
     block_min_lines: int = 3
+    paragraph_gap_pitches: float = 1.0  # a blank gap this many line pitches tall parts paragraphs
 
 
 @dataclass(frozen=True)

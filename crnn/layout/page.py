@@ -35,7 +35,7 @@ from crnn.layout.config import LayoutConfig
 from crnn.layout.deskew import back_mapper, estimate_skew
 from crnn.layout.lines import band_boxes, crop_line, group_blocks, near_any
 from crnn.layout.orientation import ascender_ratio, sideways
-from crnn.layout.profiles import ink_counts, line_bands, line_pitch
+from crnn.layout.profiles import ink_counts, line_bands, line_pitch, runs
 from crnn.layout.spread import find_gutter
 
 
@@ -223,6 +223,71 @@ def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> 
     return LayoutResult(width, height, skew_degrees, tuple(blocks), tuple(page_boxes), illustrations, analysis)
 
 
+@dataclass(frozen=True)
+class _PageContext:
+    """What finding the lines of a block needs from its page."""
+
+    components: TextComponents
+    deskewed_full: np.ndarray
+    brightness: np.ndarray
+    scale: float
+    geometry: LineGeometry
+    config: LayoutConfig
+    pitch: float | None
+
+
+def _block_lines(page: _PageContext, region: Box, tilt: float,
+                 ) -> tuple[list[tuple[Box, np.ndarray]], list[tuple[int, int]]]:
+    """The lines of one block (boxes on the analysis scale, with their crops), found in its own
+    frame turned straight when ``tilt`` is not 0, and the bands they came from (for the debug
+    profile: a turned block's are its lines' extents)."""
+    components, config = page.components, page.config
+    char_height, line_config = components.char_height, config.lines
+    if tilt:
+        frame = _TurnedBlock(components.mask, page.deskewed_full, page.brightness, region, tilt, page.scale,
+                             char_height)
+        mask, stats, centroids = frame.mask, frame.stats, frame.centroids
+        full, light, where = frame.full, frame.brightness, Box(0, 0, frame.mask.shape[1], frame.mask.shape[0])
+    else:
+        mask, full, light, where = components.mask, page.deskewed_full, page.brightness, region
+        cx, cy = components.centroids[:, 0], components.centroids[:, 1]
+        inside = (cx >= region.x0) & (cx < region.x1) & (cy >= region.y0) & (cy < region.y1)
+        stats, centroids = components.stats[inside], components.centroids[inside]
+    profile = ink_counts(mask[where.y0 : where.y1, where.x0 : where.x1], axis=1)
+    pitch = line_pitch(profile, char_height, line_config) or page.pitch
+    bands = [(a + where.y0, b + where.y0) for a, b in line_bands(profile, char_height, line_config, pitch)]
+    lines: list[tuple[Box, np.ndarray]] = []
+    for box, parts in band_boxes(stats, centroids, bands, char_height, line_config):
+        on_page = frame.back(box) if tilt else box
+        if (len(parts) <= line_config.loose_stroke_parts
+                and near_any(on_page, components.illustrations, line_config.loose_stroke_chars * char_height)):
+            continue  # a loose stroke beside a picture, not a one-character line
+        if box.width < line_config.min_aspect * box.height:
+            continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
+        crop = crop_line(full, light, box, parts, page.scale, char_height, page.geometry, config.crop)
+        if crop is not None:
+            lines.append((on_page, crop))
+    return lines, ([(box.y0, box.y1) for box, _ in lines] if tilt else bands)
+
+
+def _paragraphs(mask: np.ndarray, region: Box, pitch: float, config: LayoutConfig) -> list[Box]:
+    """The block cut at its blank gaps of a line pitch or more (paragraphs, stanzas), each shrunk
+    to its ink; the whole block when it has none."""
+    rows = mask[region.y0 : region.y1, region.x0 : region.x1].any(axis=1)
+    gaps = [(a, b) for a, b in runs(~rows) if b - a >= config.deskew.paragraph_gap_pitches * pitch]
+    if not gaps:
+        return [region]
+    edges = [0] + [e for gap in gaps for e in gap] + [len(rows)]
+    pieces = []
+    for top, bottom in zip(edges[::2], edges[1::2], strict=True):
+        block = mask[region.y0 + top : region.y0 + bottom, region.x0 : region.x1]
+        xs = np.flatnonzero(block.any(axis=0))
+        if len(xs):
+            pieces.append(Box(region.x0 + int(xs[0]), region.y0 + top, region.x0 + int(xs[-1]) + 1,
+                              region.y0 + bottom))
+    return pieces
+
+
 def _block_skew(mask: np.ndarray, region: Box, char_height: float, pitch: float | None,
                 config: LayoutConfig) -> float:
     """The skew left in one block of the deskewed page (degrees, 0 when its lines are straight
@@ -294,34 +359,20 @@ def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_f
     blocks: list[list[tuple[Box, np.ndarray]]] = []
     rules = [Box(r.x0 - x_start, r.y0, r.x1 - x_start, r.y1) for r in components.vertical_rules
              if x_start <= r.x0 and r.x1 <= x_end]
+    page = _PageContext(components, deskewed_full, brightness, scale, geometry, config, page_pitch)
     for region in text_regions(page_mask, char_height, config.columns, rules):
         region = Box(region.x0 + x_start, region.y0, region.x1 + x_start, region.y1)
         analysis.regions.append(region)
-        tilt = _block_skew(components.mask, region, char_height, page_pitch, config)
-        if tilt:
-            frame = _TurnedBlock(components.mask, deskewed_full, brightness, region, tilt, scale, char_height)
-            mask, stats, centroids = frame.mask, frame.stats, frame.centroids
-            full, light, where = frame.full, frame.brightness, Box(0, 0, frame.mask.shape[1], frame.mask.shape[0])
-        else:
-            mask, full, light, where = components.mask, deskewed_full, brightness, region
-            cx, cy = components.centroids[:, 0], components.centroids[:, 1]
-            inside = (cx >= region.x0) & (cx < region.x1) & (cy >= region.y0) & (cy < region.y1)
-            stats, centroids = components.stats[inside], components.centroids[inside]
-        profile = ink_counts(mask[where.y0:where.y1, where.x0:where.x1], axis=1)
-        pitch = line_pitch(profile, char_height, line_config) or page_pitch
-        bands = [(a + where.y0, b + where.y0) for a, b in line_bands(profile, char_height, line_config, pitch)]
+        # a bending page turns from one paragraph to the next: a block whose paragraphs slant
+        # their own ways is read paragraph by paragraph, each straightened
+        paragraphs = _paragraphs(components.mask, region, page_pitch or 2 * char_height, config)
+        tilts = [_block_skew(components.mask, p, char_height, page_pitch, config) for p in paragraphs]
+        if not any(tilts):
+            paragraphs, tilts = [region], [_block_skew(components.mask, region, char_height, page_pitch, config)]
         lines: list[tuple[Box, np.ndarray]] = []
-        for box, parts in band_boxes(stats, centroids, bands, char_height, line_config):
-            on_page = frame.back(box) if tilt else box
-            if (len(parts) <= line_config.loose_stroke_parts
-                    and near_any(on_page, components.illustrations, line_config.loose_stroke_chars * char_height)):
-                continue  # a loose stroke beside a picture, not a one-character line
-            if box.width < line_config.min_aspect * box.height:
-                continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
-            crop = crop_line(full, light, box, parts, scale, char_height, geometry, config.crop)
-            if crop is not None:
-                lines.append((on_page, crop))
-        # the profile pictures show the bands on the page; a turned block's are its lines' extents
-        analysis.bands[-1].extend([(box.y0, box.y1) for box, _ in lines] if tilt else bands)
+        for paragraph, tilt in zip(paragraphs, tilts, strict=True):
+            found, bands = _block_lines(page, paragraph, tilt)
+            lines += found
+            analysis.bands[-1].extend(bands)
         blocks.extend(group_blocks(lines, line_config.block_gap_factor))
     return blocks
