@@ -93,3 +93,15 @@ def test_a_crop_of_two_lines_frames_the_one_in_its_middle():
     _, top, right, bottom = line_extent(image)
     assert top >= 45 and bottom <= 90
     assert right < 330
+
+
+def test_a_page_number_between_dashes_keeps_its_whole_height():
+    # "- 4 -" typed: the dashes (worn, one row broken into bits) cross the digit's middle, the
+    # rows busiest with strokes; the band must still hold the digit from top to bottom
+    image = np.full((91, 131), 200, np.uint8)
+    image[36:50, 50:53] = image[36:66, 62:65] = 40  # the 4's slant and its stem
+    image[50:56, 20:46] = image[50:56, 50:66] = image[50:56, 80:106] = 40  # the dashes and the 4's bar
+    for x in range(20, 106, 5):
+        image[56:58, x : x + 2] = 40  # under them, worn rows: bits of ink
+    _, top, _, bottom = line_extent(image)
+    assert top <= 37 and bottom >= 64

@@ -64,6 +64,7 @@ class EmptyLineError(ValueError):
 
 
 WHOLE_LINE_SHARE = 0.5
+MIN_CORE_SHARE = 0.3
 
 
 def text_band(row_profile: np.ndarray, core_profile: np.ndarray | None = None) -> tuple[int, int]:
@@ -76,22 +77,18 @@ def text_band(row_profile: np.ndarray, core_profile: np.ndarray | None = None) -
     (descenders), so fragments of a neighbouring line do not widen the band.
     """
     core_rows = row_profile if core_profile is None else core_profile
-    peak = float(core_rows.max()) if core_rows.size else 0.0
-    if peak <= 0 or not row_profile.any():
+    if not core_rows.any() or not row_profile.any():
         raise EmptyLineError("no ink in line crop")
-    strong = np.flatnonzero(core_rows >= 0.35 * peak)
-    # strong rows in runs (gaps of up to two rows bridged); the core is the run with the most ink,
-    # so a dense fragment of a neighbouring line cannot win on its peak alone
-    breaks = np.flatnonzero(np.diff(strong) > 3)
-    starts = np.concatenate([[strong[0]], strong[breaks + 1]])
-    ends = np.concatenate([strong[breaks], [strong[-1]]])
-    masses = np.array([float(core_rows[a : b + 1].sum()) for a, b in zip(starts, ends, strict=True)])
-    # a crop is cut around its line: of the runs that are whole lines (as heavy as the heaviest,
-    # within a factor), the one nearest the middle is the line and the others are neighbours
-    whole = np.flatnonzero(masses >= WHOLE_LINE_SHARE * masses.max())
-    middle = (len(row_profile) - 1) / 2
-    best = int(whole[np.argmin(np.abs((starts[whole] + ends[whole]) / 2 - middle))])
-    top, bottom = int(starts[best]), int(ends[best])
+    top, bottom = _core(core_rows, float(core_rows.max()), len(row_profile))
+    first, last = _ink_run(row_profile, top, bottom)
+    alone = first > 0 and last < len(row_profile) - 1  # blank above and below: no neighbour touches it
+    if alone and bottom - top + 1 < MIN_CORE_SHARE * (last - first + 1):
+        # a line standing alone whose core is far lower than its ink is a few busy rows, where a
+        # dash crosses a digit ("- 4 -") or a digit's bowl and foot ("- 2 -"): its core is every
+        # row of its ink that holds a good share of the strokes its rows typically cross
+        run = core_rows[first : last + 1]
+        strong = np.flatnonzero(run >= 0.35 * float(np.percentile(run[run > 0], 90)))
+        top, bottom = first + int(strong[0]), first + int(strong[-1])
     core = bottom - top + 1
     up_limit = max(0, top - int(round(0.9 * core)) - 1)
     down_limit = min(len(row_profile) - 1, bottom + int(round(0.7 * core)) + 1)
@@ -111,6 +108,33 @@ def stroke_crossings(ink: np.ndarray) -> np.ndarray:
     """
     starts = ink[:, 1:] & ~ink[:, :-1]
     return (np.count_nonzero(starts, axis=1) + ink[:, 0]).astype(np.float32)
+
+
+def _core(core_rows: np.ndarray, peak: float, rows: int) -> tuple[int, int]:
+    """First and last row of the core: of the runs of rows holding 35% of ``peak`` or more that
+    are whole lines, the one nearest the middle."""
+    strong = np.flatnonzero(core_rows >= 0.35 * peak)
+    # strong rows in runs (gaps of up to two rows bridged); the core is the run with the most ink,
+    # so a dense fragment of a neighbouring line cannot win on its peak alone
+    breaks = np.flatnonzero(np.diff(strong) > 3)
+    starts = np.concatenate([[strong[0]], strong[breaks + 1]])
+    ends = np.concatenate([strong[breaks], [strong[-1]]])
+    masses = np.array([float(core_rows[a : b + 1].sum()) for a, b in zip(starts, ends, strict=True)])
+    # a crop is cut around its line: of the runs that are whole lines (as heavy as the heaviest,
+    # within a factor), the one nearest the middle is the line and the others are neighbours
+    whole = np.flatnonzero(masses >= WHOLE_LINE_SHARE * masses.max())
+    middle = (rows - 1) / 2
+    best = int(whole[np.argmin(np.abs((starts[whole] + ends[whole]) / 2 - middle))])
+    return int(starts[best]), int(ends[best])
+
+
+def _ink_run(row_profile: np.ndarray, top: int, bottom: int) -> tuple[int, int]:
+    """First and last row of the unbroken run of inked rows around rows ``top..bottom``."""
+    while top > 0 and row_profile[top - 1] > 0:
+        top -= 1
+    while bottom < len(row_profile) - 1 and row_profile[bottom + 1] > 0:
+        bottom += 1
+    return top, bottom
 
 
 def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -> np.ndarray:
