@@ -70,11 +70,12 @@ MIN_CORE_SHARE = 0.3
 def text_band(row_profile: np.ndarray, core_profile: np.ndarray | None = None) -> tuple[int, int]:
     """Rows [top, bottom) of the main text band in a row ink profile.
 
-    The core is the run of rows holding at least 35% of the peak of ``core_profile``
+    The core is a run of rows holding at least 35% of the peak of ``core_profile``
     (the row ink itself when not given; :func:`stroke_crossings` for a line image):
-    the x-height, or the cap height of an all-caps line. It is extended while rows
-    still hold ink, by at most 0.9 of the core height up (ascenders) and 0.7 down
-    (descenders), so fragments of a neighbouring line do not widen the band.
+    the x-height, or the cap height of an all-caps line; of several runs that are whole
+    lines, the one nearest the middle of the crop. It is extended while rows still hold
+    ink, by at most 0.9 of the core height up (ascenders) and 0.7 down (descenders), so
+    fragments of a neighbouring line do not widen the band.
     """
     core_rows = row_profile if core_profile is None else core_profile
     if not core_rows.any() or not row_profile.any():
@@ -114,8 +115,8 @@ def _core(core_rows: np.ndarray, peak: float, rows: int) -> tuple[int, int]:
     """First and last row of the core: of the runs of rows holding 35% of ``peak`` or more that
     are whole lines, the one nearest the middle."""
     strong = np.flatnonzero(core_rows >= 0.35 * peak)
-    # strong rows in runs (gaps of up to two rows bridged); the core is the run with the most ink,
-    # so a dense fragment of a neighbouring line cannot win on its peak alone
+    # strong rows in runs (gaps of up to two rows bridged), weighed by their mass, so a dense
+    # fragment of a neighbouring line cannot win on its peak alone
     breaks = np.flatnonzero(np.diff(strong) > 3)
     starts = np.concatenate([[strong[0]], strong[breaks + 1]])
     ends = np.concatenate([strong[breaks], [strong[-1]]])

@@ -367,7 +367,7 @@ def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_f
         # their own ways is read paragraph by paragraph, each straightened
         paragraphs = _paragraphs(components.mask, region, page_pitch or 2 * char_height, config)
         tilts = [_block_skew(components.mask, p, char_height, page_pitch, config) for p in paragraphs]
-        if not any(tilts):
+        if len(paragraphs) > 1 and not any(tilts):
             paragraphs, tilts = [region], [_block_skew(components.mask, region, char_height, page_pitch, config)]
         lines: list[tuple[Box, np.ndarray]] = []
         for paragraph, tilt in zip(paragraphs, tilts, strict=True):
