@@ -55,10 +55,11 @@ def open_reader(checkpoint: Path, decoder: str, beam_width: int, backend: str = 
     """A page reader for the checkpoint; an unreadable checkpoint is a :class:`UsageError`."""
     from crnn.pipeline import PageReader
     from crnn.recognize import CheckpointError
+    from crnn.recognize.lexicon import WordListError
 
     try:
         return PageReader(checkpoint, decoder=decoder, beam_width=beam_width, backend=backend)
-    except CheckpointError as exc:
+    except (CheckpointError, WordListError) as exc:
         raise UsageError(str(exc)) from None
 
 

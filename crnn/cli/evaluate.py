@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tesseract-lang", default="eng", help="tesseract language (default: eng)")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                         help="model checkpoint directory (default: checkpoints/default)")
-    parser.add_argument("--decoder", choices=tuple(DECODERS), default="greedy", help="CTC decoding (default: greedy)")
-    parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam (default: 8)")
+    parser.add_argument("--decoder", choices=tuple(DECODERS), default="greedy",
+                        help="CTC decoding: greedy (default), beam, or words (beam search favouring English words)")
+    parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam|words (default: 8)")
     parser.add_argument("--limit", type=int, help="score at most this many items per folder (a quick look)")
     parser.add_argument("--worst", type=int, default=10, help="worst lines listed per folder and engine (default: 10)")
     parser.add_argument("--report", type=Path, help="write the Markdown report here")

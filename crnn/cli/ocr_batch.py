@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an existing Ray cluster (e.g. auto, or ray://head:10001); implies --ray")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                         help="model checkpoint directory (default: checkpoints/default)")
-    parser.add_argument("--decoder", choices=tuple(DECODERS), default="greedy", help="CTC decoding (default: greedy)")
-    parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam (default: 8)")
+    parser.add_argument("--decoder", choices=tuple(DECODERS), default="greedy",
+                        help="CTC decoding: greedy (default), beam, or words (beam search favouring English words)")
+    parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam|words (default: 8)")
     parser.add_argument("--pdf-dpi", type=float, default=DEFAULT_DPI,
                         help=f"resolution for PDF pages that are not scans (default: {DEFAULT_DPI:.0f})")
     parser.add_argument("--low-confidence", type=float, default=0.5,

@@ -37,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format: " + "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values())
                         + " (default: txt)")
     parser.add_argument("--decoder", choices=tuple(DECODERS), default="greedy",
-                        help="CTC decoding: greedy best path (default) or beam, prefix beam search")
-    parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam (default: 8)")
+                        help="CTC decoding: greedy best path (default), beam: prefix beam search, or words: "
+                             "beam search that favours words of an English word list (wordfreq's 100,000 "
+                             "most frequent)")
+    parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam|words (default: 8)")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                         help="model checkpoint directory (default: checkpoints/default)")
     parser.add_argument("--reference", type=Path,
