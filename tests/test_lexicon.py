@@ -1,5 +1,7 @@
 """Beam search with a word list: known words earn a bonus, the rest a penalty, punctuation aside."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,20 @@ def test_the_words_decoder_is_registered_with_an_english_list():
     assert isinstance(decoder, BeamDecoder) and decoder.beam_width == 4
     assert decoder.words is english_words()
     assert {"the", "house", "government"} <= decoder.words.words
+
+
+def test_the_words_decoder_without_wordfreq_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    import cv2
+
+    from crnn.cli.ocr_page import main
+
+    page = tmp_path / "page.png"
+    cv2.imwrite(str(page), np.full((200, 300), 255, np.uint8))
+    monkeypatch.setitem(sys.modules, "wordfreq", None)  # as if not installed
+    english_words.cache_clear()
+    try:
+        assert main([str(page), "--decoder", "words"]) == 2
+    finally:
+        english_words.cache_clear()
+    err = capsys.readouterr().err.strip()
+    assert "wordfreq" in err and len(err.splitlines()) == 1 and "Traceback" not in err
