@@ -127,7 +127,8 @@ def bench_inference(checkpoint: Path, count: int = 512) -> dict:
 
 
 def bench_decoders(checkpoint: Path, count: int = 300) -> dict:
-    """Greedy vs numpy prefix beam vs keras.ops.ctc_decode beam: CER on held-out synthetic lines, and speed."""
+    """Greedy vs numpy prefix beam (plain and with the word list) vs keras.ops.ctc_decode beam: CER on held-out
+    synthetic lines, and speed."""
     import numpy as np
     from keras import ops
 
@@ -147,7 +148,7 @@ def bench_decoders(checkpoint: Path, count: int = 300) -> dict:
     outputs = [recognizer.logits([samples[i].image for i in b]) for b in batches]
     truth = [samples[i].text for b in batches for i in b]
     result = {"lines": count}
-    for name, method in (("greedy", "greedy"), ("numpy_beam8", "beam")):
+    for name, method in (("greedy", "greedy"), ("numpy_beam8", "beam"), ("words_beam8", "words")):
         decoder = make_decoder(method, beam_width=8)
         started = time.perf_counter()
         texts = [d.text for logits, lengths in outputs
