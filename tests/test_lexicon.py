@@ -71,3 +71,21 @@ def test_the_words_decoder_without_wordfreq_is_a_one_line_error(monkeypatch, cap
         english_words.cache_clear()
     err = capsys.readouterr().err.strip()
     assert "wordfreq" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_batch_with_the_words_decoder_but_without_wordfreq_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    import cv2
+
+    from crnn.cli.ocr_batch import main
+
+    pages = tmp_path / "in"
+    pages.mkdir()
+    cv2.imwrite(str(pages / "page.png"), np.full((200, 300), 255, np.uint8))
+    monkeypatch.setitem(sys.modules, "wordfreq", None)  # as if not installed
+    english_words.cache_clear()
+    try:
+        code = main([str(pages), "--output-dir", str(tmp_path / "out"), "--workers", "1", "--decoder", "words"])
+    finally:
+        english_words.cache_clear()
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "wordfreq" in err and "Traceback" not in err

@@ -111,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         workers = min(workers, sum(count_pages(job) for job in jobs))
     settings = ReaderSettings(args.checkpoint, args.backend, args.decoder, args.beam_width, args.pdf_dpi,
                               args.single_line)
-    from crnn.recognize import CheckpointError
+    from crnn.recognize import CheckpointError, make_decoder
+    from crnn.recognize.lexicon import WordListError
 
     try:
+        make_decoder(args.decoder, beam_width=args.beam_width)  # a missing word list: one line here, not per worker
         executor = make_executor("ray" if on_ray else "local", settings, workers, args.ray_address)
-    except CheckpointError as exc:
+    except (CheckpointError, WordListError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     bar = None
