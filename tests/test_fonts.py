@@ -23,3 +23,16 @@ def test_coverage_distinguishes_present_and_missing_glyphs():
     assert set(DEFAULT_ALPHABET) - {" "} <= font_coverage(schola.path)
     assert can_render(schola, "“Help!”—20,000")
     assert not can_render(schola, "漢字")
+
+
+def test_typewriter_fonts_are_monospaced_and_apart_from_the_book_fonts():
+    from PIL import ImageFont
+
+    from crnn.synth.fonts import typewriter_fonts
+
+    typewriters = typewriter_fonts()
+    assert {"TeX Gyre Cursor", "IBM Plex Mono"} <= {f.family for f in typewriters}
+    assert all(f.typewriter for f in typewriters) and not any(f.typewriter for f in book_fonts())
+    for font in typewriters:
+        pil_font = ImageFont.truetype(str(font.path), 100)
+        assert len({pil_font.getlength(c) for c in "ilmwMW.,0"}) == 1, font.name

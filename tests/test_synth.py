@@ -263,3 +263,40 @@ def test_thinning_lightens_hairlines_without_deleting_them(config, fonts):
     assert 0.3 <= thinned[18, 10] <= 0.75
     assert thinned[18, 33] == 1.0
     assert thinned.sum() < alpha.sum()
+
+
+def test_typewritten_lines_are_set_in_monospaced_faces(config):
+    typed = replace(config, render=replace(config.render, typewriter_p=1.0))
+    fonts = select_fonts(typed.render)
+    assert any(f.typewriter for f in fonts) and any(not f.typewriter for f in fonts)
+    samples = list(generate_lines(typed, "train", 0, 8, fonts))
+    typewriter_names = {f.name for f in fonts if f.typewriter}
+    assert len(samples) == 8 and all(s.font in typewriter_names for s in samples)
+
+
+def test_without_typewriter_lines_no_typewriter_face_is_offered(config):
+    plain = replace(config, render=replace(config.render, typewriter_p=0.0))
+    assert not any(f.typewriter for f in select_fonts(plain.render))
+
+
+def test_each_key_strike_has_its_own_ink_and_height():
+    from crnn.synth.fonts import typewriter_fonts
+    from crnn.synth.typeset import Strikes
+
+    cursor = next(f for f in typewriter_fonts() if f.family == "TeX Gyre Cursor" and f.style == "regular")
+    typesetter = Typesetter()
+    even = typesetter.render_alpha("xxxxxxxxxxxx", cursor, 40, 1.0)
+    struck = typesetter.render_alpha("xxxxxxxxxxxx", cursor, 40, 1.0,
+                                     strikes=Strikes(np.random.default_rng(3), min_ink=0.5, jitter=0.05,
+                                                     double_p=0.0))
+    # a monospaced face: every x is one advance apart, so the columns of each glyph can be compared
+    cell = even.shape[1] / 12
+
+    def glyph_inks(alpha):
+        return [float(alpha[:, int(i * cell):int((i + 1) * cell)].max()) for i in range(12)]
+
+    assert max(glyph_inks(even)) - min(glyph_inks(even)) < 0.02
+    inks = glyph_inks(struck)
+    assert max(inks) - min(inks) > 0.15 and min(inks) >= 0.5 * max(glyph_inks(even)) - 0.02
+    tops = [int(np.argmax(struck[:, int(i * cell):int((i + 1) * cell)].max(axis=1) > 0.1)) for i in range(12)]
+    assert len(set(tops)) > 1  # the type bars land at different heights

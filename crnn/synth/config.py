@@ -25,6 +25,13 @@ class RenderConfig:
     wide_space_p: float = 0.0  # share of lines justified loosely, spaces up to max_wide_space_width
     max_wide_space_width: float = 4.0
     small_caps_p: float = 0.0  # lowercase drawn as small capitals, labelled as capitals (pillow backend)
+    # typewritten lines (pillow backend): a monospaced face, spaces of one or two characters, each
+    # key struck with its own ink and height (crnn.synth.typeset.Strikes), a ribbon that fades
+    typewriter_p: float = 0.0
+    typewriter_min_ink: float = 0.55
+    typewriter_jitter: float = 0.04  # fraction of the font size
+    typewriter_double_strike_p: float = 0.05
+    ribbon_fade_p: float = 0.3
 
 
 @dataclass(frozen=True)

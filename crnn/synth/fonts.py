@@ -1,9 +1,9 @@
-"""Book fonts installed from PyPI packages, and which characters each can draw.
+"""Book and typewriter fonts installed from PyPI packages, and which characters each can draw.
 
-No font file is committed to this repository: the serif faces come from
-``rinoh-typeface-*`` and ``fontpkg-*`` packages (installed with ``--no-deps`` by
-``make install``), located through their import specs without importing them,
-since importing a rinoh package pulls in rinohtype.
+No font file is committed to this repository: the serif faces and the monospaced
+typewriter faces come from ``rinoh-typeface-*`` and ``fontpkg-*`` packages
+(installed with ``--no-deps`` by ``make install``), located through their import
+specs without importing them, since importing a rinoh package pulls in rinohtype.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ FONT_PACKAGES: dict[str, str] = {
     "fontpkg_lora": "Lora",
     "fontpkg_merriweather": "Merriweather",
 }
+# Monospaced faces for typewritten lines: TeX Gyre Cursor is a Courier clone (the typewriter face
+# of most office machines); IBM Plex Mono has the slab serifs of the golf-ball faces.
+TYPEWRITER_PACKAGES: dict[str, str] = {
+    "rinoh_typeface_texgyrecursor": "TeX Gyre Cursor",
+    "fontpkg_ibm_plex_mono": "IBM Plex Mono",
+}
+# weights no typewriter struck: a family's light and thin cuts are left out
+_UNSTRUCK_WEIGHTS = ("thin", "light", "medium")
 _FONT_SUFFIXES = {".ttf", ".otf"}
 
 
@@ -42,6 +50,7 @@ class BookFont:
     family: str
     style: str
     path: Path
+    typewriter: bool = False  # a monospaced typewriter face (``TYPEWRITER_PACKAGES``)
 
     @property
     def name(self) -> str:
@@ -82,21 +91,33 @@ def book_fonts(packages: list[str] | None = None) -> list[BookFont]:
     With ``packages=None`` every known package that is installed is used and
     missing ones are skipped; naming packages makes a missing one an error.
     """
+    return _fonts(FONT_PACKAGES, packages, typewriter=False)
+
+
+def typewriter_fonts(packages: list[str] | None = None) -> list[BookFont]:
+    """Installed typewriter (monospaced) fonts, sorted by family and style; ``packages`` as for
+    :func:`book_fonts`. Light, thin and medium cuts are left out."""
+    return _fonts(TYPEWRITER_PACKAGES, packages, typewriter=True)
+
+
+def _fonts(known: dict[str, str], packages: list[str] | None, typewriter: bool) -> list[BookFont]:
     strict = packages is not None
     fonts: list[BookFont] = []
-    for package in packages if packages is not None else list(FONT_PACKAGES):
+    for package in packages if packages is not None else list(known):
         try:
             files = package_font_files(package)
         except FontPackageMissingError:
             if strict:
                 raise
             continue
-        family = FONT_PACKAGES.get(package, package)
+        family = known.get(package, package)
         for path in files:
+            if typewriter and any(weight in path.stem.lower() for weight in _UNSTRUCK_WEIGHTS):
+                continue
             style = _style_from_filename(path.stem)
             # DejaVu ships a condensed cut: a family of its own for sampling purposes
             fam = f"{family} Condensed" if "condensed" in path.stem.lower() else family
-            fonts.append(BookFont(fam, style, path))
+            fonts.append(BookFont(fam, style, path, typewriter))
     return sorted(fonts)
 
 

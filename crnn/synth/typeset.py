@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,6 +28,42 @@ _GLYPHS: dict[tuple[tuple[str, int], str], tuple[np.ndarray, int, int]] = {}  # 
 _LIGATURE_PRONE = re.compile("f[bfhijklt]")
 
 
+@dataclass
+class Strikes:
+    """How a typewriter strikes each key: the ink of a strike varies (its coverage times a factor
+    from ``min_ink`` to 1, as a worn ribbon and an uneven touch give), the type bar lands up to
+    ``jitter`` of the size above or below the line, and with ``double_p`` a key strikes twice a
+    pixel or so apart. Draws from ``rng``."""
+
+    rng: np.random.Generator
+    min_ink: float = 0.55
+    jitter: float = 0.04
+    double_p: float = 0.05
+
+    def strike(self, bitmap: np.ndarray, size: int) -> list[tuple[np.ndarray, int, int]]:
+        """The stamps (coverage, x and y offset) that strike one glyph."""
+        rng = self.rng
+        ink = float(rng.uniform(self.min_ink, 1.0))
+        reach = max(1, int(round(self.jitter * size)))
+        dy = int(rng.integers(-reach, reach + 1))
+        stamps = [((bitmap * ink).astype(np.uint8), 0, dy)]
+        if rng.random() < self.double_p:
+            offset = max(1, int(round(size * rng.uniform(0.02, 0.05))))
+            stamps.append(((bitmap * ink * rng.uniform(0.3, 0.7)).astype(np.uint8),
+                           int(rng.choice([-offset, offset])), dy + int(rng.integers(-1, 2))))
+        return stamps
+
+
+def _stamp(canvas: np.ndarray, bitmap: np.ndarray, x0: int, y0: int) -> None:
+    """Ink ``bitmap`` onto ``canvas`` at (x0, y0), clipped at the canvas as Pillow clips what it draws."""
+    h, w = canvas.shape
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x0 + bitmap.shape[1], w), min(y0 + bitmap.shape[0], h)
+    if cx1 > cx0 and cy1 > cy0:
+        region = canvas[cy0:cy1, cx0:cx1]
+        np.maximum(region, bitmap[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0], out=region)
+
+
 class Typesetter:
     """Draws lines of text as coverage images; holds no state of its own beyond the process-wide caches."""
 
@@ -40,10 +77,12 @@ class Typesetter:
         return pil_font, key
 
     def render_alpha(self, text: str, font: BookFont, size: int, space: float,
-                     small_caps_size: int = 0) -> np.ndarray:
+                     small_caps_size: int = 0, strikes: Strikes | None = None) -> np.ndarray:
         """The coverage (0-1) of ``text`` drawn in ``font`` at ``size`` px, spaces stretched by ``space``.
 
         With ``small_caps_size``, runs of lowercase letters are drawn as capitals of that size.
+        With ``strikes``, every glyph is struck as a typewriter's key is (its own ink, height
+        and sometimes a second strike) and no word is shaped: a typewriter has no ligatures.
         """
         from PIL import Image, ImageDraw
 
@@ -57,7 +96,7 @@ class Typesetter:
             for run, is_small in runs:
                 run_font, run_key = small if is_small else (pil_font, key)
                 drawn = run.upper() if is_small else run
-                shaped = _LIGATURE_PRONE.search(drawn) is not None
+                shaped = strikes is None and _LIGATURE_PRONE.search(drawn) is not None
                 pieces.append((drawn, run_font, run_key, x, shaped))
                 x += self._word_length(run_key, drawn, kerned=not shaped)
             x += space_px
@@ -76,14 +115,13 @@ class Typesetter:
             canvas = np.zeros((height, canvas_width), np.uint8)
         for drawn, run_font, run_key, pen, shaped in pieces:
             if not shaped:
-                self._place_glyphs(canvas, drawn, run_font, run_key, pen, 1 + ascent)
+                self._place_glyphs(canvas, drawn, run_font, run_key, pen, 1 + ascent, strikes)
         return canvas.astype(np.float32) * np.float32(1 / 255)
 
     def _place_glyphs(self, canvas: np.ndarray, word: str, pil_font, key: tuple[str, int], pen: float,
-                      baseline: int) -> None:
+                      baseline: int, strikes: Strikes | None = None) -> None:
         path, size = key
         _, advances = self._advance_table(path)
-        h, w = canvas.shape
         previous = ""
         for char in word:
             if previous:
@@ -91,12 +129,11 @@ class Typesetter:
             bitmap, dx, dy = self._glyph(pil_font, key, char)
             if bitmap.size:
                 x0, y0 = int(round(pen)) + dx, baseline + dy
-                # clipped at the canvas, as Pillow clips what it draws
-                cx0, cy0 = max(x0, 0), max(y0, 0)
-                cx1, cy1 = min(x0 + bitmap.shape[1], w), min(y0 + bitmap.shape[0], h)
-                if cx1 > cx0 and cy1 > cy0:
-                    region = canvas[cy0:cy1, cx0:cx1]
-                    np.maximum(region, bitmap[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0], out=region)
+                if strikes is None:
+                    _stamp(canvas, bitmap, x0, y0)
+                else:
+                    for struck, sx, sy in strikes.strike(bitmap, size):
+                        _stamp(canvas, struck, x0 + sx, y0 + sy)
             pen += advances[char] * size
             previous = char
 
