@@ -67,3 +67,24 @@ def test_registered_decoders_agree_on_confident_logits():
              for name in DECODERS}
     assert set(texts) == {"greedy", "beam", "words"} and set(texts.values()) == {"ab cc"}
     assert make_decoder("beam", beam_width=3) == BeamDecoder(3)
+
+
+def test_greedy_decoding_collapses_the_best_path_with_each_characters_frames_and_best_probability():
+    charset = Charset()
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        frames = int(rng.integers(1, 40))
+        logits = rng.normal(scale=3.0, size=(frames, charset.num_classes)).astype(np.float32)
+        logits[:, 0] += 2.0  # blanks between most characters, as a trained model gives
+        logits[: frames // 3, 5] += 6.0  # and a run of one character over several frames
+        decoded = greedy_decode(logits, frames, charset)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        path = probs.argmax(axis=1)
+        runs = [(t, t) for t in range(frames) if path[t] and (t == 0 or path[t - 1] != path[t])]
+        runs = [(a, next((u - 1 for u in range(a + 1, frames) if path[u] != path[a]), frames - 1)) for a, _ in runs]
+        assert decoded.spans == tuple(runs)
+        assert decoded.text == charset.decode([int(path[a]) for a, _ in runs])
+        for (a, b), confidence in zip(runs, decoded.char_confidences, strict=True):
+            assert confidence == pytest.approx(probs[a : b + 1, path[a]].max(), abs=1e-6)
+        assert decoded.confidence == (min(decoded.char_confidences) if runs else 1.0)

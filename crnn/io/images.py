@@ -61,7 +61,7 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
                 raise ImageTooLargeError(f"{name}: {width}x{height} exceeds the limit of "
                                          f"{max_pixels // 1_000_000} megapixels")
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright page
             return to_gray_array(image)
     except ImageError:
         raise

@@ -17,7 +17,7 @@ from crnn.layout.config import DeskewConfig
 def estimate_skew(mask: np.ndarray, config: DeskewConfig = DeskewConfig()) -> float:
     """The page's skew in degrees, counter-clockwise positive: undoing it makes the rows sharpest."""
     max_degrees = config.max_degrees
-    ys, xs = np.nonzero(mask)
+    ys, xs = ink_points(mask)
     if len(ys) < 50:
         return 0.0
     if len(ys) > config.max_points:  # every k-th ink pixel in raster order: an even sample of the page
@@ -38,6 +38,17 @@ def estimate_skew(mask: np.ndarray, config: DeskewConfig = DeskewConfig()) -> fl
     best = max(np.arange(-max_degrees, max_degrees + 1e-9, step), key=coarse)
     fine = np.arange(best - step, best + step + 1e-9, config.fine_step)
     return float(max(fine, key=sharpness))
+
+
+def ink_points(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of a mask's set pixels in raster order, as ``np.nonzero`` gives them
+    (OpenCV's scan is a few times faster on a page)."""
+    points = cv2.findNonZero(np.ascontiguousarray(mask, dtype=np.uint8)) if mask.size else None
+    if points is None:
+        empty = np.zeros(0, np.int64)
+        return empty, empty
+    points = points.reshape(-1, 2)
+    return points[:, 1], points[:, 0]
 
 
 def back_mapper(width: int, height: int, scale: float, skew: float) -> Callable[[Box], Box]:

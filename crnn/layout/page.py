@@ -37,6 +37,7 @@ from crnn.layout.lines import band_boxes, crop_line, group_blocks, near_any
 from crnn.layout.orientation import ascender_ratio, sideways
 from crnn.layout.profiles import ink_counts, line_bands, line_pitch, runs
 from crnn.layout.spread import find_gutter
+from crnn.threads import ordered_map
 
 
 class LayoutError(ImageError):
@@ -208,12 +209,20 @@ def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> 
     to_original = back_mapper(width, height, scale, skew)
     blocks: list[BlockRegion] = []
     page_boxes: list[Box] = []
-    for page_index, (x_start, x_end) in enumerate(page_ranges):
-        if not components.mask[:, x_start:x_end].any():
-            continue
+    inked = [(index, pages) for index, pages in enumerate(page_ranges)
+             if components.mask[:, pages[0]:pages[1]].any()]
+
+    def lines_of(pages: tuple[int, int]) -> _PageLines:
+        return _page_lines(components, pages[0], pages[1], deskewed_full, brightness, scale, geometry, config)
+
+    # the two pages of a spread are laid out side by side, on two threads where there are two cores
+    for (page_index, (x_start, x_end)), page_lines in zip(inked, ordered_map(lines_of, [p for _, p in inked], 2),
+                                                          strict=True):
         page_boxes.append(to_original(Box(x_start, 0, x_end, small.shape[0])))
-        for block_lines in _page_lines(components, x_start, x_end, deskewed_full, brightness, scale, geometry,
-                                       config, analysis):
+        analysis.profiles.append(page_lines.profile)
+        analysis.bands.append(page_lines.bands)
+        analysis.regions.extend(page_lines.regions)
+        for block_lines in page_lines.blocks:
             block_box = block_lines[0][0]
             for box, _ in block_lines[1:]:
                 block_box = block_box.union(box)
@@ -256,7 +265,7 @@ def _block_lines(page: _PageContext, region: Box, tilt: float,
     profile = ink_counts(mask[where.y0 : where.y1, where.x0 : where.x1], axis=1)
     pitch = line_pitch(profile, char_height, line_config) or page.pitch
     bands = [(a + where.y0, b + where.y0) for a, b in line_bands(profile, char_height, line_config, pitch)]
-    lines: list[tuple[Box, np.ndarray]] = []
+    found: list[tuple[Box, Box, np.ndarray]] = []  # (box on the page, box in the frame, its parts)
     for box, parts in band_boxes(stats, centroids, bands, char_height, line_config):
         on_page = frame.back(box) if tilt else box
         if (len(parts) <= line_config.loose_stroke_parts
@@ -264,9 +273,13 @@ def _block_lines(page: _PageContext, region: Box, tilt: float,
             continue  # a loose stroke beside a picture, not a one-character line
         if box.width < line_config.min_aspect * box.height:
             continue  # a bare vertical stroke (a piece of a rule or frame), narrower than any glyph
-        crop = crop_line(full, light, box, parts, page.scale, char_height, page.geometry, config.crop)
-        if crop is not None:
-            lines.append((on_page, crop))
+        found.append((on_page, box, parts))
+
+    def crop(line: tuple[Box, Box, np.ndarray]) -> np.ndarray | None:
+        return crop_line(full, light, line[1], line[2], page.scale, char_height, page.geometry, config.crop)
+
+    crops = ordered_map(crop, found)
+    lines = [(on_page, image) for (on_page, _, _), image in zip(found, crops, strict=True) if image is not None]
     return lines, ([(box.y0, box.y1) for box, _ in lines] if tilt else bands)
 
 
@@ -344,9 +357,18 @@ def _measure(small: np.ndarray, config: LayoutConfig) -> tuple[float, float]:
     return skew, 2 * estimate_char_height(half_stats[1:], max(half.shape), config.char_height)
 
 
+@dataclass
+class _PageLines:
+    """The lines of one physical page, block by block, and what the debug view shows of them."""
+
+    blocks: list[list[tuple[Box, np.ndarray]]]
+    profile: np.ndarray
+    bands: list[tuple[int, int]]
+    regions: list[Box]
+
+
 def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_full: np.ndarray,
-                brightness: np.ndarray, scale: float, geometry: LineGeometry, config: LayoutConfig,
-                analysis: LayoutAnalysis) -> list[list[tuple[Box, np.ndarray]]]:
+                brightness: np.ndarray, scale: float, geometry: LineGeometry, config: LayoutConfig) -> _PageLines:
     """The lines of one physical page (columns ``x_start:x_end`` of the analysis image), block by
     block in reading order: boxes on the analysis scale with their crops, top to bottom."""
     char_height = components.char_height
@@ -354,15 +376,14 @@ def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_f
     page_mask = components.mask[:, x_start:x_end]
     page_profile = ink_counts(page_mask, axis=1)
     page_pitch = line_pitch(page_profile, char_height, line_config)
-    analysis.profiles.append(page_profile)
-    analysis.bands.append([])
-    blocks: list[list[tuple[Box, np.ndarray]]] = []
+    result = _PageLines([], page_profile, [], [])
+    blocks = result.blocks
     rules = [Box(r.x0 - x_start, r.y0, r.x1 - x_start, r.y1) for r in components.vertical_rules
              if x_start <= r.x0 and r.x1 <= x_end]
     page = _PageContext(components, deskewed_full, brightness, scale, geometry, config, page_pitch)
     for region in text_regions(page_mask, char_height, config.columns, rules):
         region = Box(region.x0 + x_start, region.y0, region.x1 + x_start, region.y1)
-        analysis.regions.append(region)
+        result.regions.append(region)
         # a bending page turns from one paragraph to the next: a block whose paragraphs slant
         # their own ways is read paragraph by paragraph, each straightened
         paragraphs = _paragraphs(components.mask, region, page_pitch or 2 * char_height, config)
@@ -373,6 +394,6 @@ def _page_lines(components: TextComponents, x_start: int, x_end: int, deskewed_f
         for paragraph, tilt in zip(paragraphs, tilts, strict=True):
             found, bands = _block_lines(page, paragraph, tilt)
             lines += found
-            analysis.bands[-1].extend(bands)
+            result.bands.extend(bands)
         blocks.extend(group_blocks(lines, line_config.block_gap_factor))
-    return blocks
+    return result

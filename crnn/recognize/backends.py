@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from crnn.recognize.checkpoint import Checkpoint, CheckpointError, file_sha256
+from crnn.threads import default_threads as threads_for_reading
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +97,12 @@ class KerasBackend:
 
 
 def default_threads() -> int:
-    """Intra-op threads for ONNX Runtime: ``CRNN_THREADS`` if set, else the cores this process may use, at most 2.
-
-    More threads than cores only adds contention; beyond two the model's small
-    convolutions and LSTM steps gain little (``benchmarks/`` measures it).
-    """
-    if os.environ.get("CRNN_THREADS", "").strip():
-        try:
-            return max(1, int(os.environ["CRNN_THREADS"]))
-        except ValueError:
-            raise CheckpointError(f"CRNN_THREADS must be a whole number, got {os.environ['CRNN_THREADS']!r}") \
-                from None
+    """Intra-op threads for ONNX Runtime: :func:`crnn.threads.default_threads` (``CRNN_THREADS``
+    if set, else the cores this process may use, at most 2); ``CheckpointError`` for a bad setting."""
     try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
+        return threads_for_reading()
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 class OnnxBackend:

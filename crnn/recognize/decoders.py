@@ -64,7 +64,20 @@ def _from_path(path: np.ndarray, probs: np.ndarray, charset: Charset) -> Decoded
 def greedy_decode(logits: np.ndarray, length: int, charset: Charset) -> Decoded:
     """Best-path decoding of one line's logits ``(frames, classes)``, first ``length`` frames."""
     probs = softmax(np.asarray(logits[:length], dtype=np.float64))
-    return _from_path(probs.argmax(axis=-1), probs, charset)
+    path = probs.argmax(axis=-1)
+    # the best path's runs, found with array operations: a run of one label is one character
+    # (what _from_path walks frame by frame, which the beam search needs for its own paths)
+    frames = np.flatnonzero(path)
+    if not len(frames):
+        return Decoded("", 1.0, (), ())
+    labels = path[frames]
+    starts = np.flatnonzero(np.concatenate([[True], (np.diff(frames) > 1) | (labels[1:] != labels[:-1])]))
+    ends = np.concatenate([starts[1:], [len(frames)]]) - 1
+    best = np.maximum.reduceat(probs[frames, labels], starts)
+    run_labels = labels[starts].tolist()
+    confidences = tuple(best.tolist())
+    spans = tuple(zip(frames[starts].tolist(), frames[ends].tolist(), strict=True))
+    return Decoded(charset.decode(run_labels), min(confidences), confidences, spans)
 
 
 def greedy_decode_batch(logits: np.ndarray, lengths: np.ndarray, charset: Charset) -> list[Decoded]:
