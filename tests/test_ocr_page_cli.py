@@ -226,3 +226,13 @@ def test_piping_into_head_ends_without_a_traceback(tmp_path, tiny_checkpoint, pa
                f"--checkpoint {tiny_checkpoint} | head -c 1")
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+def test_word_boxes_account_for_the_gaps_narrowed_in_the_crop():
+    # the crop read 48 px wide had 40 px taken out at column 24: the second word lies 40 px further right
+    decoded = Decoded("ab cd", 0.5, (0.9, 0.8, 0.99, 0.7, 0.6), ((1, 1), (2, 3), (7, 7), (8, 8), (9, 9)))
+    plain = word_boxes(Box(0, 0, 80, 20), decoded, crop_width=88, frame_px=4, margin_px=4)
+    narrowed = word_boxes(Box(0, 0, 80, 20), decoded, crop_width=48, frame_px=4, margin_px=4,
+                          closed_gaps=((24, 40),))
+    assert narrowed[0].box == plain[0].box
+    assert (narrowed[1].box.x0, narrowed[1].box.x1) == (plain[1].box.x0 + 40, plain[1].box.x1 + 40)

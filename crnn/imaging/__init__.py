@@ -4,9 +4,11 @@ rotation with box mapping, and the one framing of a text line that training and 
 from crnn.imaging.framing import (
     EmptyLineError,
     LineGeometry,
+    close_wide_gaps,
     framed_width,
     line_extent,
     normalize_line,
+    reopened_x,
     stroke_crossings,
     text_band,
 )
@@ -24,6 +26,7 @@ from crnn.imaging.ops import (
 __all__ = [
     "EmptyLineError",
     "LineGeometry",
+    "close_wide_gaps",
     "divide_by_paper",
     "flatten_illumination",
     "framed_width",
@@ -32,6 +35,7 @@ __all__ = [
     "line_extent",
     "normalize_line",
     "paper_background",
+    "reopened_x",
     "rotate",
     "rotation_matrix",
     "shrink",

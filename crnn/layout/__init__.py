@@ -13,6 +13,7 @@ tall bands split at their profile minimum, each line framed by
 
 from crnn.layout.config import LayoutConfig
 from crnn.layout.debug import save_debug
+from crnn.layout.lines import narrow_wide_gaps
 from crnn.layout.page import BlockRegion, LayoutAnalysis, LayoutError, LayoutResult, LineRegion, segment_page
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "LayoutError",
     "LayoutResult",
     "LineRegion",
+    "narrow_wide_gaps",
     "save_debug",
     "segment_page",
 ]

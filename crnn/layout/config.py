@@ -171,6 +171,10 @@ class CropConfig:
     pad_chars: float = 0.8  # columns left and right
     keep_chars: float = 0.2  # the surroundings of the line's own components that are kept
     shading_window_chars: float = 2.0  # shading is divided out over this window: no stroke is that wide
+    # a blank gap inside a framed line wider than this many line heights (wider than any word
+    # space of the training lines) is narrowed to the second: read as one wide word space
+    close_gaps_wider_than: float = 1.5
+    closed_gap_width: float = 0.75
 
 
 @dataclass(frozen=True)

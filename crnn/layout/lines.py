@@ -10,7 +10,14 @@ import cv2
 import numpy as np
 
 from crnn.document import Box
-from crnn.imaging import EmptyLineError, LineGeometry, divide_by_paper, gray_percentiles, normalize_line
+from crnn.imaging import (
+    EmptyLineError,
+    LineGeometry,
+    close_wide_gaps,
+    divide_by_paper,
+    gray_percentiles,
+    normalize_line,
+)
 from crnn.layout.config import CropConfig, LineConfig
 
 T = TypeVar("T")
@@ -162,3 +169,11 @@ def crop_line(deskewed: np.ndarray, brightness: np.ndarray, box: Box, parts: np.
         return normalize_line(crop, geometry)
     except EmptyLineError:
         return None
+
+
+def narrow_wide_gaps(crop: np.ndarray, geometry: LineGeometry, config: CropConfig = CropConfig(),
+                     ) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    """A framed line with its gaps wider than any word space narrowed (``config.close_gaps_wider_than``
+    line heights to ``config.closed_gap_width``), and where (:func:`crnn.imaging.close_wide_gaps`)."""
+    return close_wide_gaps(crop, int(round(config.close_gaps_wider_than * geometry.height)),
+                           int(round(config.closed_gap_width * geometry.height)))

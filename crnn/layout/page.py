@@ -31,9 +31,9 @@ from crnn.io import ImageError, load_image
 from crnn.layout.binarize import binarize, binarize_with_levels
 from crnn.layout.columns import text_regions
 from crnn.layout.components import TextComponents, connected_components, estimate_char_height, text_components
-from crnn.layout.config import LayoutConfig
+from crnn.layout.config import CropConfig, LayoutConfig
 from crnn.layout.deskew import back_mapper, estimate_skew
-from crnn.layout.lines import band_boxes, crop_line, group_blocks, near_any
+from crnn.layout.lines import band_boxes, crop_line, group_blocks, narrow_wide_gaps, near_any
 from crnn.layout.orientation import ascender_ratio, sideways
 from crnn.layout.profiles import ink_counts, line_bands, line_pitch, runs
 from crnn.layout.spread import find_gutter
@@ -67,6 +67,13 @@ class LineRegion:
 
     box: Box
     crop: np.ndarray
+    # where the crop's wide gaps were narrowed (crnn.imaging.close_wide_gaps): (column, columns taken out)
+    closed_gaps: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def framed(cls, box: Box, crop: np.ndarray, geometry: LineGeometry, config: CropConfig) -> LineRegion:
+        """The line of ``box`` read from ``crop`` with its wide gaps narrowed."""
+        return cls(box, *narrow_wide_gaps(crop, geometry, config))
 
 
 @dataclass(frozen=True)
@@ -121,10 +128,10 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise LayoutError("page image must be 8-bit grayscale or BGR")
     if single_line:
-        return single_line_layout(gray, geometry)
+        return single_line_layout(gray, geometry, config.crop)
     result = _oriented_segment(gray, config, geometry)
     if gray.shape[0] <= config.single_line_max_height:
-        whole = single_line_layout(gray, geometry)
+        whole = single_line_layout(gray, geometry, config.crop)
         if whole.lines:
             band = whole.lines[0].box
             # a line crop often holds slivers of its neighbours: only lines as tall and long as a
@@ -156,7 +163,8 @@ def _oriented_segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeom
     return dataclasses.replace(result, rotation_degrees=turned) if turned else result
 
 
-def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry()) -> LayoutResult:
+def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry(),
+                       config: CropConfig = CropConfig()) -> LayoutResult:
     """The whole image as one text line: its text band's box and the framed crop (no lines if no ink)."""
     height, width = gray.shape
     analysis = LayoutAnalysis(gray, gray, np.zeros_like(gray, bool), np.zeros_like(gray, bool), 1.0, 0.0, 0.0, None)
@@ -169,7 +177,7 @@ def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry()
         return LayoutResult(width, height, 0.0, (), (), (), analysis)
     analysis.char_height = float(box.height)
     page = Box(0, 0, width, height)
-    block = BlockRegion(box, (LineRegion(box, crop),))
+    block = BlockRegion(box, (LineRegion.framed(box, crop, geometry, config),))
     return LayoutResult(width, height, 0.0, (block,), (page,), (), analysis)
 
 
@@ -226,7 +234,8 @@ def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> 
             block_box = block_lines[0][0]
             for box, _ in block_lines[1:]:
                 block_box = block_box.union(box)
-            regions = tuple(LineRegion(to_original(box), crop) for box, crop in block_lines)
+            regions = tuple(LineRegion.framed(to_original(box), crop, geometry, config.crop)
+                            for box, crop in block_lines)
             blocks.append(BlockRegion(to_original(block_box), regions, page_index))
     illustrations = tuple(to_original(box) for box in components.illustrations)
     return LayoutResult(width, height, skew_degrees, tuple(blocks), tuple(page_boxes), illustrations, analysis)

@@ -13,7 +13,7 @@ from crnn.document import Block, Line, Page
 from crnn.formats.pdf import PageRaster, upright
 from crnn.imaging import EmptyLineError, normalize_line
 from crnn.io import DEFAULT_DPI, document_pages, load_image
-from crnn.layout import LayoutConfig, LayoutResult, LineRegion, segment_page
+from crnn.layout import LayoutConfig, LayoutResult, LineRegion, narrow_wide_gaps, segment_page
 from crnn.pipeline.words import word_boxes
 from crnn.recognize import DEFAULT_CHECKPOINT, Decoded, Recognizer, load_recognizer, make_decoder
 from crnn.recognize.model import frame_step_px
@@ -54,7 +54,7 @@ def build_page(layout: LayoutResult, decoded: list[Decoded], frame_px: int, marg
             result = next(results)
             if not result.text.strip():
                 continue
-            words = word_boxes(region.box, result, region.crop.shape[1], frame_px, margin_px)
+            words = word_boxes(region.box, result, region.crop.shape[1], frame_px, margin_px, region.closed_gaps)
             lines.append(Line(region.box, result.text, round(result.confidence, 4), words))
             kept.append(region)
         if lines:
@@ -93,9 +93,11 @@ class PageReader:
         for image in images:
             gray = image if isinstance(image, np.ndarray) else load_image(image)
             try:
-                crops.append(normalize_line(gray, self.recognizer.geometry))
+                line = normalize_line(gray, self.recognizer.geometry)
             except EmptyLineError:
                 crops.append(None)
+                continue
+            crops.append(narrow_wide_gaps(line, self.recognizer.geometry, self.layout.crop)[0])
         readable = [crop for crop in crops if crop is not None]
         decoded = iter(self.recognize_lines(readable) if readable else [])
         return [next(decoded) if crop is not None else EMPTY_LINE for crop in crops]

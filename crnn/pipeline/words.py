@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from crnn.document import Box, Word
+from crnn.imaging import reopened_x
 from crnn.recognize.decoders import Decoded
 
 
-def word_boxes(line_box: Box, decoded: Decoded, crop_width: int, frame_px: int, margin_px: float) -> list[Word]:
+def word_boxes(line_box: Box, decoded: Decoded, crop_width: int, frame_px: int, margin_px: float,
+               closed_gaps: tuple[tuple[int, int], ...] = ()) -> list[Word]:
     """The words of a decoded line, with boxes mapped from frames back onto the line's box.
 
-    The crop shows the line's ink box plus ``margin_px`` on each side, scaled to ``crop_width``;
-    a frame covers ``frame_px`` crop pixels. A word's confidence is its least confident character's.
+    The crop shows the line's ink box plus ``margin_px`` on each side, scaled to ``crop_width``,
+    with the wide gaps ``closed_gaps`` narrowed (``crnn.imaging.close_wide_gaps``); a frame covers
+    ``frame_px`` crop pixels. A word's confidence is its least confident character's.
     """
-    inner = max(crop_width - 2 * margin_px, 1.0)
+    inner = max(crop_width + sum(removed for _, removed in closed_gaps) - 2 * margin_px, 1.0)
 
     def to_x(crop_x: float) -> int:
-        relative = min(max((crop_x - margin_px) / inner, 0.0), 1.0)
+        relative = min(max((reopened_x(crop_x, closed_gaps) - margin_px) / inner, 0.0), 1.0)
         return line_box.x0 + int(round(relative * line_box.width))
 
     words: list[Word] = []
