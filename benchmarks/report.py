@@ -18,8 +18,9 @@ SECTIONS = {
     "train": ("training samples per second of the configured model", "benchmarks/run_all.py train"),
     "inference": ("recognizer lines per second, batched, after a warm-up pass", "benchmarks/run_all.py inference"),
     "decoders": ("greedy and beam decoders on 300 held-out synthetic lines", "benchmarks/run_all.py decoders"),
-    "layout": ("layout time, one thread: the reference page, and a generated page scaled to 2 megapixels with "
-               "and without the column cuts and the orientation test", "benchmarks/run_all.py layout"),
+    "layout": ("layout time, one thread (and the reference page on two): the reference page, and a generated "
+               "page scaled to 2 megapixels with and without the column cuts and the orientation test",
+               "benchmarks/run_all.py layout"),
     "layout_pages": ("line recall and precision at IoU >= 0.5 on generated pages",
                      "benchmarks/run_all.py layout_pages"),
     "page": ("whole process for the reference page (median of runs), ours per backend and `tesseract IMG stdout` "

@@ -14,7 +14,7 @@ PACKAGE_DIR = Path(crnn.__file__).parent
 # Each top-level package or module of crnn, by layer: a module may import only from lower layers
 # (or from its own package). A new package gets a rank here, and with it a place in the house.
 LAYERS = {
-    "version": 0, "config": 0, "charset": 0, "document": 0,
+    "version": 0, "config": 0, "charset": 0, "document": 0, "threads": 0,
     "io": 1,
     "imaging": 2,
     "data": 3, "formats": 3,
