@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--decoder", choices=tuple(DECODERS), default="greedy",
                         help="CTC decoding: greedy best path (default), beam: prefix beam search, or words: "
                              "beam search that favours words of an English word list (wordfreq's 100,000 "
-                             "most frequent)")
+                             "most frequent; usually a little more accurate on English, several times slower)")
     parser.add_argument("--beam-width", type=int, default=8, help="beams for --decoder beam|words (default: 8)")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
                         help="model checkpoint directory (default: checkpoints/default)")
