@@ -418,3 +418,18 @@ def test_paragraphs_of_one_column_that_slant_their_own_ways_are_each_read_straig
     assert len(lines) == 12
     widths = [line.crop.shape[1] for line in lines]
     assert np.median(widths[6:]) >= 0.9 * np.median(widths[:6])
+
+
+def test_a_running_heads_far_page_number_is_read_across_a_narrowed_gap(font):
+    rng = np.random.default_rng(5)
+    rows = [[(100, "12"), (330, "THE JUBILEE SINGERS.")], []] + [[(100, _words(rng, 8))] for _ in range(12)]
+    layout = segment_page(typeset(font, rows).image)
+    head, body = layout.lines[0], layout.lines[1:]
+    assert len(layout.lines) == 13 and head.box.x0 < 110 and head.box.x1 > 600  # number and title: one line
+    assert head.closed_gaps and all(not line.closed_gaps for line in body)  # word spaces are left alone
+    blank = head.crop.min(axis=0) >= 160
+    widest, run = 0, 0
+    for is_blank in blank:
+        run = run + 1 if is_blank else 0
+        widest = max(widest, run)
+    assert widest <= 1.5 * head.crop.shape[0]  # the margins are narrower than that too

@@ -42,31 +42,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
-def _from_path(path: np.ndarray, probs: np.ndarray, charset: Charset) -> Decoded:
-    chars: list[str] = []
-    confidences: list[float] = []
-    spans: list[tuple[int, int]] = []
-    previous = 0
-    for t, label in enumerate(path):
-        label = int(label)
-        if label != 0 and label != previous:
-            chars.append(charset.decode([label]))
-            confidences.append(float(probs[t, label]))
-            spans.append((t, t))
-        elif label != 0 and label == previous:
-            confidences[-1] = max(confidences[-1], float(probs[t, label]))
-            spans[-1] = (spans[-1][0], t)
-        previous = label
-    confidence = min(confidences) if confidences else 1.0
-    return Decoded("".join(chars), confidence, tuple(confidences), tuple(spans))
-
-
 def greedy_decode(logits: np.ndarray, length: int, charset: Charset) -> Decoded:
     """Best-path decoding of one line's logits ``(frames, classes)``, first ``length`` frames."""
     probs = softmax(np.asarray(logits[:length], dtype=np.float64))
     path = probs.argmax(axis=-1)
-    # the best path's runs, found with array operations: a run of one label is one character
-    # (what _from_path walks frame by frame, which the beam search needs for its own paths)
+    # the best path's runs of one label, found with array operations: each run is one character
     frames = np.flatnonzero(path)
     if not len(frames):
         return Decoded("", 1.0, (), ())
