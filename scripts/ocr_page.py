@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crnn.cli.ocr_page import main
+from crnn.cli.ocr_page import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

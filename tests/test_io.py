@@ -48,3 +48,23 @@ def test_collect_images_expands_folders_and_names_what_is_missing(tmp_path):
     empty.mkdir()
     with pytest.raises(ImageError, match="no images in directory"):
         collect_images([empty])
+
+
+def test_a_colour_jpeg_is_read_as_the_grey_of_its_colours(tmp_path):
+    from PIL import Image
+
+    from crnn.io import load_image
+
+    rng = np.random.default_rng(3)
+    page = np.full((300, 400, 3), (200, 225, 240), np.uint8)  # tinted paper
+    for row in range(20, 280, 30):
+        colour = tuple(int(c) for c in rng.integers(0, 160, 3))
+        cv2.putText(page, "Printed words", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2)
+    path = tmp_path / "colour.jpg"
+    cv2.imwrite(str(path), page, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    with Image.open(path) as image:
+        converted = np.asarray(image.convert("L"), dtype=np.int16)
+    gray = load_image(path)
+    assert gray.shape == converted.shape and gray.dtype == np.uint8
+    difference = np.abs(gray.astype(np.int16) - converted)
+    assert difference.max() <= 8 and difference.mean() < 1.0

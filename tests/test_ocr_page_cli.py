@@ -236,3 +236,40 @@ def test_word_boxes_account_for_the_gaps_narrowed_in_the_crop():
                           closed_gaps=((24, 40),))
     assert narrowed[0].box == plain[0].box
     assert (narrowed[1].box.x0, narrowed[1].box.x1) == (plain[1].box.x0 + 40, plain[1].box.x1 + 40)
+
+
+def test_the_command_exits_promptly_with_all_its_output_and_its_exit_code(capsys, tmp_path, tiny_checkpoint,
+                                                                            page_image):
+    # the shell skips the interpreter's teardown: what it printed and wrote must still all be there
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "ocr_page.py"
+    code, expected, _ = _run(capsys, page_image, "--checkpoint", tiny_checkpoint, "--format", "hocr")
+    done = subprocess.run([sys.executable, str(script), str(page_image), "--checkpoint", str(tiny_checkpoint),
+                           "--format", "hocr"], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (code, expected) and code == 0
+    missing = tmp_path / "missing.png"
+    done = subprocess.run([sys.executable, str(script), str(page_image), str(missing), "--checkpoint",
+                           str(tiny_checkpoint), "--output-dir", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and str(missing) in done.stderr
+    assert (tmp_path / "out" / "page.txt").read_text(encoding="utf-8") == expected_text(capsys, page_image,
+                                                                                      tiny_checkpoint)
+
+
+def expected_text(capsys, page_image, checkpoint) -> str:
+    code, out, _ = _run(capsys, page_image, "--checkpoint", checkpoint)
+    assert code == 0
+    return out
+
+
+def test_exit_promptly_flushes_buffered_output_first():
+    import subprocess
+    import sys
+
+    program = ("import sys; from crnn.cli.common import exit_promptly; "
+               "sys.stdout.write('x' * 200000); sys.stderr.write('done'); exit_promptly(3)")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, cwd=root)
+    assert (done.returncode, len(done.stdout), done.stderr) == (3, 200000, "done")

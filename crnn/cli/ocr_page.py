@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crnn.cli.common import REFERENCE_DIR, UsageError, add_backend_option, check_writable_folder, open_reader
+from crnn.cli.common import (
+    REFERENCE_DIR,
+    UsageError,
+    add_backend_option,
+    check_writable_folder,
+    exit_promptly,
+    open_reader,
+)
 from crnn.formats import FORMATS
 from crnn.io import DEFAULT_DPI, ImageError, collect_images
 from crnn.recognize import DECODERS, DEFAULT_CHECKPOINT
@@ -157,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
+def run() -> None:
+    """The ``crnn-ocr`` command: :func:`main` on ``sys.argv``, then a prompt exit with its code."""
+    exit_promptly(main())
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -299,4 +311,4 @@ def write_output(output: bytes, image: Path, name: str, inputs: int, args: argpa
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -23,6 +23,7 @@ from crnn.imaging.ops import (
     histogram,
     histogram_percentiles,
     ink_mask,
+    percentile,
     to_gray,
 )
 
@@ -88,7 +89,7 @@ def text_band(row_profile: np.ndarray, core_profile: np.ndarray | None = None) -
         # dash crosses a digit ("- 4 -") or a digit's bowl and foot ("- 2 -"): its core is every
         # row of its ink that holds a good share of the strokes its rows typically cross
         run = core_rows[first : last + 1]
-        strong = np.flatnonzero(run >= 0.35 * float(np.percentile(run[run > 0], 90)))
+        strong = np.flatnonzero(run >= 0.35 * float(percentile(run[run > 0], 90)))
         top, bottom = first + int(strong[0]), first + int(strong[-1])
     core = bottom - top + 1
     up_limit = max(0, top - int(round(0.9 * core)) - 1)

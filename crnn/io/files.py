@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,7 @@ from pathlib import Path
 
 
 def _temporary_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(16)}.tmp")
+    return path.with_name(f".{path.name}.{os.urandom(16).hex()}.tmp")
 
 
 def _publish(path: str | Path, data: bytes, fsync: bool, move) -> Path:

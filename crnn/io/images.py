@@ -60,6 +60,10 @@ def load_image(source: str | Path | bytes, max_pixels: int = MAX_PIXELS) -> np.n
             if width * height > max_pixels:
                 raise ImageTooLargeError(f"{name}: {width}x{height} exceeds the limit of "
                                          f"{max_pixels // 1_000_000} megapixels")
+            if image.format == "JPEG" and image.mode == "RGB":
+                # decoded straight to its luma, as grey as converting the colours would make it, in a
+                # fraction of the time; a CMYK JPEG still goes through the colour conversion below
+                image.draft("L", image.size)
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright page
             return to_gray_array(image)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from crnn.document import Box
+from crnn.imaging import median
 from crnn.layout.config import CharHeightConfig, ComponentConfig
 
 
@@ -32,7 +33,7 @@ def estimate_char_height(stats: np.ndarray, page_size: int, config: CharHeightCo
                  & (areas >= config.min_area))
     if plausible.sum() < config.min_components:
         return 0.0
-    return float(np.median(heights[plausible]))
+    return float(median(heights[plausible]))
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def text_components(mask: np.ndarray, config: ComponentConfig = ComponentConfig(
         letters = (keep & (heights >= c.letter_min_chars * char_height)
                    & (heights <= c.letter_max_chars * char_height))
         if letters.sum() >= c.min_letters:
-            ink = float(np.median(darkness[letters]))
+            ink = float(median(darkness[letters]))
             keep &= darkness <= ink + c.pale_fraction * (threshold - ink)
     centers_x = stats[:, cv2.CC_STAT_LEFT] + widths / 2
     centers_y = stats[:, cv2.CC_STAT_TOP] + heights / 2

@@ -16,6 +16,7 @@ from crnn.imaging import (
     close_wide_gaps,
     divide_by_paper,
     gray_percentiles,
+    median,
     normalize_line,
 )
 from crnn.layout.config import CropConfig, LineConfig
@@ -122,9 +123,9 @@ def group_blocks(lines: list[tuple[Box, T]], gap_factor: float) -> list[list[tup
     ``gap_factor`` times the median step."""
     if not lines:
         return []
-    heights = np.median([b.height for b, _ in lines])
+    heights = median([b.height for b, _ in lines])
     pitches = [b2.y0 - b1.y0 for (b1, _), (b2, _) in itertools.pairwise(lines)]
-    pitch = float(np.median(pitches)) if pitches else float(heights)
+    pitch = float(median(pitches)) if pitches else float(heights)
     blocks: list[list[tuple[Box, T]]] = [[lines[0]]]
     for previous, current in itertools.pairwise(lines):
         if current[0].y0 - previous[0].y0 > gap_factor * pitch:

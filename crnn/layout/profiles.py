@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from crnn.imaging import median, percentile
 from crnn.layout.config import LineConfig
 
 
@@ -41,12 +42,12 @@ def line_bands(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     peaks = smooth[smooth > 0]
     # any ink at all: a lone page number has only a few pixels per row, and rows where
     # descenders meet the next line's ascenders are handled by splitting tall bands below
-    threshold = max(config.min_ink_row, config.ink_row_fraction * np.percentile(peaks, 90))
+    threshold = max(config.min_ink_row, config.ink_row_fraction * percentile(peaks, 90))
     bands = runs(smooth > threshold)
     bands = [b for b in bands if b[1] - b[0] >= max(config.min_band_rows, config.min_band_chars * char_height)]
     if not bands:
         return []
-    median_height = float(np.median([b - a for a, b in bands]))
+    median_height = float(median([b - a for a, b in bands]))
     pitch = pitch or line_pitch(smooth, char_height, config)
     reference, factor = (pitch, config.pitch_split_factor) if pitch else (median_height, config.split_factor)
     # a page may mix spacings (a single-spaced quotation in a double-spaced letter): a band far
@@ -75,7 +76,7 @@ def line_pitch(profile: np.ndarray, char_height: float, config: LineConfig = Lin
     # clipped at a typical row's ink, so a short line (an indented verse, a paragraph's end)
     # repeats like a full one and the pitch does not double
     inked = profile[profile > 0]
-    clipped = np.minimum(profile, np.median(inked)) if inked.size else profile
+    clipped = np.minimum(profile, median(inked)) if inked.size else profile
     centred = clipped - clipped.mean()
     spectrum = np.fft.rfft(centred, 2 * len(centred))
     autocorrelation = np.fft.irfft(spectrum * np.conj(spectrum))[: hi + 2]
@@ -102,7 +103,7 @@ def _split_tall_band(profile: np.ndarray, a: int, b: int, pitch: float, factor: 
     if pitch <= 0 or height < factor * pitch:
         return [(a, b)]
     parts = max(2, int(round(height / pitch)))
-    typical = float(np.percentile(profile[a:b], 75))
+    typical = float(percentile(profile[a:b], 75))
     cuts = [a]
     for k in range(1, parts):
         expected = a + k * height / parts
@@ -122,7 +123,7 @@ def _split_at_valleys(profile: np.ndarray, a: int, b: int, line_height: float,
     """A band far taller than a line cut at every valley of its profile: a row that is the lowest
     within half a line either way and holds at most ``split_depth`` of the band's typical row
     ink, the deepest first, no two within most of a line of each other."""
-    typical = float(np.percentile(profile[a:b], 75))
+    typical = float(percentile(profile[a:b], 75))
     reach = max(1, int(0.5 * line_height))
     spacing = max(2, int(0.7 * line_height))
     band = profile[a:b]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crnn.imaging import percentile
 from crnn.layout.config import SpreadConfig
 from crnn.layout.profiles import ink_counts, runs
 
@@ -30,6 +31,6 @@ def find_gutter(mask: np.ndarray, config: SpreadConfig = SpreadConfig()) -> int 
     total = left + right
     if total == 0 or min(left, right) < config.min_side_share * total:
         return None
-    if smooth[x] > config.max_gutter_ink * np.percentile(smooth[smooth > 0], 90):
+    if smooth[x] > config.max_gutter_ink * percentile(smooth[smooth > 0], 90):
         return None
     return x

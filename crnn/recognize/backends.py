@@ -16,7 +16,6 @@ warning, when Keras is installed.
 from __future__ import annotations
 
 import importlib.util
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,8 +24,6 @@ import numpy as np
 
 from crnn.recognize.checkpoint import Checkpoint, CheckpointError, file_sha256
 from crnn.threads import default_threads as threads_for_reading
-
-log = logging.getLogger(__name__)
 
 # what an exported ONNX model records about its source (``metadata_props``), checked when it is loaded
 ONNX_SOURCE_SHA256 = "crnn.source_sha256"  # SHA-256 of the model.keras it was exported from
@@ -182,7 +179,9 @@ def load_backend(checkpoint: Checkpoint, name: str = AUTO) -> Backend:
         except CheckpointError as exc:
             if not (keras_installed() and checkpoint.file("model").is_file()):
                 raise
-            log.warning("warning: %s; reading with the keras backend instead", exc)
+            import logging  # only here: a reading start-up without it is a little faster
+
+            logging.getLogger(__name__).warning("warning: %s; reading with the keras backend instead", exc)
             return KerasBackend(checkpoint)
     try:
         factory = BACKENDS[name]
