@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="auto", help="recognizer backend: auto (default), onnx or keras")
     parser.add_argument("--page-memory-mb", type=float, default=64,
                         help="the app's in-memory page cache, MB (default: 64, the app's default)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the server's reading processes (default: serve.py's, one per core); 1: threads")
     parser.add_argument("--soak", action="store_true",
                         help="soak test: 10 minutes (or --seconds), every 4th upload a distinct page, and the "
                         "server's memory sampled: it must not keep growing")
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "serve.py"), "--port", str(port), "--checkpoint", str(args.checkpoint),
          "--corrections-dir", str(corrections), "--backend", args.backend,
-         "--page-memory-mb", str(args.page_memory_mb)], cwd=ROOT)
+         "--page-memory-mb", str(args.page_memory_mb),
+         *(["--workers", str(args.workers)] if args.workers else [])], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         return run_load(args, server, url, corrections, httpx)
@@ -114,11 +117,16 @@ def run_load(args: argparse.Namespace, server: subprocess.Popen, url: str, corre
     memory_mb: list[float] = []
 
     def resident_mb() -> float:
-        """The server process's resident memory."""
-        for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        """The resident memory of the server process and of its reading processes."""
+        total = 0.0
+        for pid in [server.pid, *descendants(server.pid)]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:  # a process that just ended
+                continue
+            total += next((int(line.split()[1]) / 1024 for line in status.splitlines()
+                           if line.startswith("VmRSS:")), 0.0)
+        return total
 
     def memory_probe() -> None:
         while time.time() < stop_at:
@@ -174,7 +182,7 @@ def run_load(args: argparse.Namespace, server: subprocess.Popen, url: str, corre
         "memory_mb_per_minute": [round(max(memory_mb[i:i + 30]), 1) for i in range(0, len(memory_mb), 30)],
         "memory_growing": memory_growing(memory_mb) if args.soak else None,
         "wrong_answers": len(wrong), "corrections_saved": len(saved_ids), "corrections_lost": len(lost),
-        "date": time.strftime("%Y-%m-%d"),
+        "workers": args.workers or "default", "date": time.strftime("%Y-%m-%d"),
     }
     print(json.dumps(result))
     results_path = ROOT / "benchmarks" / "results.json"
@@ -182,9 +190,27 @@ def run_load(args: argparse.Namespace, server: subprocess.Popen, url: str, corre
     results.setdefault("webapp_load", {})
     if "requests_per_second" in results["webapp_load"]:  # results of before there were backends
         results["webapp_load"] = {}
-    results["webapp_load"][args.backend + (" soak" if args.soak else "")] = result
+    name = args.backend + (f" workers={args.workers}" if args.workers else "") + (" soak" if args.soak else "")
+    results["webapp_load"][name] = result
     results_path.write_text(json.dumps(results, indent=1) + "\n")
     return 0 if not wrong and not lost and not result["memory_growing"] else 1
+
+
+def descendants(pid: int) -> list[int]:
+    """The process ids of ``pid``'s children, theirs, and so on (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 def memory_growing(samples: list[float], tolerance: float = 0.05) -> bool:

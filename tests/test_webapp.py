@@ -511,3 +511,56 @@ def test_the_page_store_round_trips_pages_and_crops(tmp_path):
     assert loaded.page == page and loaded.filename == "x.png"
     assert (loaded.scan, loaded.dpi) == (b"\x89PNG scan bytes", 400.0)
     np.testing.assert_array_equal(loaded.crops[0], _crop(1))
+
+
+# --- reading processes -------------------------------------------------------------------------------------------
+
+
+def _page_png() -> bytes:
+    from crnn.synth.pages import PageGenerator
+
+    ok, encoded = cv2.imencode(".png", PageGenerator(4).generate(two_pages=False).image)
+    assert ok
+    return encoded.tobytes()
+
+
+def test_reading_processes_answer_as_the_servers_own_threads_and_survive_a_dead_worker(tiny_checkpoint, tmp_path):
+    import os
+    import signal
+
+    page = _page_png()
+    post = {"files": {"image": ("page.png", page, "image/png")}}
+    threads = _client(create_app(reader=PageReader(tiny_checkpoint), corrections_dir=tmp_path / "a"))
+    expected = threads.post("/api/ocr", **post).json()
+    assert expected["blocks"] and expected["blocks"][0]["lines"]
+    app = create_app(tiny_checkpoint, corrections_dir=tmp_path / "b", workers=2)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:  # with: the workers stop at the end
+        pids = app.state.readers.worker_pids()
+        assert len(pids) == 2 and os.getpid() not in pids
+        answers = [client.post("/api/ocr", **post) for _ in range(3)]
+        assert all(a.status_code == 200 and a.json() == expected for a in answers)
+        saved = client.post("/api/corrections", json={"page_id": expected["page_id"], "line_index": 0,
+                                                      "text": "a corrected line"})
+        assert saved.status_code == 200  # the page read in a worker is kept by the server
+        refused = client.post("/api/ocr", files={"image": ("x.png", b"not an image", "image/png")})
+        assert refused.status_code == 415 and "error" in refused.json()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        failed = client.post("/api/ocr", **post)
+        assert failed.status_code == 500 and "try again" in failed.json()["error"]
+        again = client.post("/api/ocr", **post)
+        assert again.status_code == 200 and again.json()["blocks"] == expected["blocks"]
+        assert not set(app.state.readers.worker_pids()) & set(pids)
+
+
+def test_reading_processes_refuse_a_checkpoint_they_cannot_load_at_start_up(tiny_checkpoint, tmp_path):
+    import shutil
+
+    from crnn.recognize import CheckpointError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_checkpoint, broken)
+    (broken / "model.onnx").write_bytes(b"not a model")
+    (broken / "model.keras").write_bytes(b"not a model either")
+    with pytest.raises(CheckpointError):
+        create_app(broken, corrections_dir=tmp_path / "c", workers=2, backend="onnx")

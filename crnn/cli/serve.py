@@ -35,8 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable; requests naming any other host are refused)")
     parser.add_argument("--page-memory-mb", type=non_negative_mb, default=64, metavar="MB",
                         help="memory for pages kept to be corrected, MB (default: 64); older pages wait on disk")
+    parser.add_argument("--workers", type=positive_count, default=None, metavar="N",
+                        help="processes that read uploads, each with its own model on one core (default: one per "
+                        "core, at most 4); 1 reads them in threads of the server's own process, which uses "
+                        "less memory")
     add_backend_option(parser)
     return parser
+
+
+def positive_count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         from crnn.web.app import LOCAL_HOSTS, create_app
+        from crnn.web.workers import default_processes
 
         hosts = (*LOCAL_HOSTS, *([args.host] if args.host not in ("0.0.0.0", "::") else []), *args.allowed_host)
         app = create_app(args.checkpoint, args.corrections_dir, allowed_hosts=hosts, backend=args.backend,
-                         max_memory_bytes=int(args.page_memory_mb * 1024 * 1024))
+                         max_memory_bytes=int(args.page_memory_mb * 1024 * 1024),
+                         workers=args.workers or default_processes())
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

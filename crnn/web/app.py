@@ -7,13 +7,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import re
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crnn.charset import Charset
 from crnn.formats import FORMATS, PageRaster, render, render_document, to_dict, upright
-from crnn.io import is_pdf, load_image
+from crnn.io import load_image
 from crnn.recognize import DEFAULT_CHECKPOINT
 from crnn.version import __version__
 from crnn.web.store import CorrectionStore, PageStore, StoredPage, StoreError
@@ -37,11 +36,9 @@ from crnn.web.uploads import (
     check_page_id,
     clean_text,
     decode_data_url,
-    decode_document_upload,
-    encode_page,
-    jpeg_data_url,
     page_number,
 )
+from crnn.web.workers import ProcessReaders, Reading, ThreadReaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -61,9 +58,13 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
                reader: Any = None, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
                max_pages: int = 1000, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS, backend: str = "auto",
                max_memory_bytes: int = 64 * 1024 * 1024, pages_dir: str | Path | None = None,
-               max_disk_bytes: int = 2 * 1024 ** 3) -> FastAPI:
+               max_disk_bytes: int = 2 * 1024 ** 3, workers: int = 1) -> FastAPI:
     """The FastAPI application. Pass ``reader`` to share an already loaded PageReader (else one is
     loaded from ``checkpoint`` with ``backend``, see ``crnn.pipeline.PageReader``).
+
+    With ``workers`` above 1 (and no ``reader``), uploads are read by that many worker processes,
+    each with its own model on one core (``crnn.web.workers.ProcessReaders``): several pages are
+    then read at once at the speed of one. With 1 they are read by threads of this process.
 
     Pages read are kept in ``pages_dir`` (default: ``<corrections_dir>.pages`` beside the
     corrections), at most ``max_pages`` and ``max_disk_bytes`` of them, and ``max_memory_bytes`` in memory
@@ -74,22 +75,35 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     changes something is refused when a browser says it comes from another origin.
     """
     from crnn.pipeline import PageReader
+    from crnn.recognize.checkpoint import read_checkpoint
 
-    if reader is None:
-        reader = PageReader(checkpoint or DEFAULT_CHECKPOINT, backend=backend)
+    readers: ThreadReaders | ProcessReaders
+    if reader is None and workers > 1:
+        model = read_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
+        readers = ProcessReaders(checkpoint or DEFAULT_CHECKPOINT, backend, workers)
+    else:
+        if reader is None:
+            reader = PageReader(checkpoint or DEFAULT_CHECKPOINT, backend=backend)
+        model = reader.recognizer.checkpoint
+        # pages are read by a few threads of their own, one per core: that keeps the cores busy, and the
+        # same threads reusing their memory keeps the process from growing as many threads' allocations would
+        readers = ThreadReaders(reader, min(4, os.cpu_count() or 1))
     store = CorrectionStore(Path(corrections_dir))
     corrections_path = Path(corrections_dir)
     pages = PageStore(Path(pages_dir) if pages_dir else corrections_path.with_name(corrections_path.name + ".pages"),
                       store.pages_with_corrections, max_pages, max_memory_bytes, max_disk_bytes)
-    # pages are read by a few threads of their own, one per core: that keeps the cores busy, and the
-    # same threads reusing their memory keeps the process from growing as many threads' allocations would
-    readers = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="read-page")
-    charset: Charset = reader.recognizer.charset
-    model_version = reader.recognizer.checkpoint.model_version
+    charset: Charset = model.charset
+    model_version = model.model_version
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        readers.close()
 
     # no /docs or /redoc: FastAPI serves them with scripts from a CDN; /openapi.json describes the API
-    app = FastAPI(title="crnn-book-ocr", version=__version__, docs_url=None, redoc_url=None,
+    app = FastAPI(title="crnn-book-ocr", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="OCR printed book pages; correct the lines and keep the corrections.")
+    app.state.readers = readers
 
     hosts = frozenset(allowed_hosts)
 
@@ -137,28 +151,26 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     async def health() -> dict[str, Any]:  # on the event loop: it answers while every worker thread reads
         return {"status": "ok", "model_version": model_version, "charset_size": len(charset)}
 
-    def run_ocr(data: bytes, filename: str, number: int) -> dict[str, Any]:
-        """Decode and read an upload (page ``number`` of a PDF); called in a worker thread, off the event loop."""
-        filename = clean_text(filename)
-        gray, count, dpi = decode_document_upload(data, max_bytes, max_pixels, number)
+    def keep(data: bytes, filename: str, number: int, reading: Reading) -> dict[str, Any]:
+        """Store a page read and make its answer; in a thread, off the event loop (the store writes files)."""
         digest = hashlib.sha256(data)
         if number > 1:  # each page of a PDF is a page of its own; page 1's id is the file's, as an image's
             digest.update(f"#page={number}".encode())
         page_id = digest.hexdigest()
-        # the reader serializes only its model; layouts of concurrent uploads run side by side
-        result = reader.read(gray, source=filename + (f"#page={number}" if count > 1 else ""))
         # kept for the searchable PDF: an image upload as it came, a page of a PDF or TIFF encoded
-        scan = data if count == 1 and not is_pdf(data) else encode_page(gray)
-        pages.put(StoredPage.of(page_id, result, filename, scan, dpi))
-        answer = {"page_id": page_id, "model_version": model_version, **to_dict(result.page),
-                  "document_page": number, "document_pages": count, "corrections": store.list(page_id)}
-        if is_pdf(data) or count > 1:  # a browser shows neither a PDF's page nor a TIFF's: send the page read
-            answer["page_image"] = jpeg_data_url(gray)  # as uploaded: the browser turns it as it turns an image
+        scan = data if reading.scan is None else reading.scan
+        pages.put(StoredPage(page_id, reading.page, reading.crops, filename, scan, reading.dpi))
+        answer = {"page_id": page_id, "model_version": model_version, **to_dict(reading.page),
+                  "document_page": number, "document_pages": reading.document_pages,
+                  "corrections": store.list(page_id)}
+        if reading.page_image is not None:  # a browser shows neither a PDF's page nor a TIFF's: send the page read
+            answer["page_image"] = reading.page_image  # as uploaded: the browser turns it as it turns an image
         return answer
 
     async def read_page(data: bytes, filename: Any, number: Any = 1) -> dict[str, Any]:
-        return await asyncio.get_running_loop().run_in_executor(readers, run_ocr, data, filename,
-                                                                page_number(number))
+        number, filename = page_number(number), clean_text(filename)
+        reading = await readers.read(data, filename, number, max_bytes, max_pixels)
+        return await run_in_threadpool(keep, data, filename, number, reading)
 
     @app.post("/api/ocr")
     async def ocr(request: Request) -> dict[str, Any]:
