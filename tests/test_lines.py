@@ -105,3 +105,68 @@ def test_a_page_number_between_dashes_keeps_its_whole_height():
         image[56:58, x : x + 2] = 40  # under them, worn rows: bits of ink
     _, top, _, bottom = line_extent(image)
     assert top <= 37 and bottom >= 64
+
+
+def _typed_lines(texts: list[str], pitch: int = 30, width: int = 1400, only: int | None = None) -> np.ndarray:
+    """Lines of text set tight, one below the other, grey paper, as a typescript's lines are
+    (``only``: just that one of them, where it would be)."""
+    image = np.full((pitch * len(texts) + 10, width), 200, np.uint8)
+    for i, text in enumerate(texts):
+        if only is None or i == only:
+            cv2.putText(image, text, (10, 24 + i * pitch), cv2.FONT_HERSHEY_SIMPLEX, 0.95, 40, 2, cv2.LINE_AA)
+    return image
+
+
+def _ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero((image < 120).any(axis=1)), np.flatnonzero((image < 120).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _tilted(image: np.ndarray, degrees: float) -> np.ndarray:
+    from crnn.imaging import rotate
+
+    return rotate(image, degrees, 200)
+
+
+LINES = ["gypsy quarters by the jetty qualify", "THE MIDDLE LINE IS THIS ONE HERE AND NOW",
+         "jumpy yoghurt pygmy grips and quips"]
+
+
+@pytest.mark.parametrize("degrees", [-1.5, 1.2])
+def test_a_line_image_cut_from_a_skewed_page_is_straightened(degrees):
+    from crnn.layout import straighten_line
+
+    straight = _typed_lines(LINES)
+    turned, skew = straighten_line(_tilted(straight, degrees))
+    assert abs(skew - degrees) < 0.3
+    assert turned.shape[1] == straight.shape[1] and turned.shape[0] > straight.shape[0]  # room for its ends
+    same, none = straighten_line(straight)
+    assert none == 0.0 and same is straight
+
+
+def test_a_crop_holding_its_neighbours_is_read_in_its_middle_lines_rows():
+    from crnn.layout import central_line_rows
+
+    image = _typed_lines(LINES, pitch=24)[:, :1000]  # descenders and capitals leave no blank row between
+    top, bottom = central_line_rows(image)
+    _, above, _, below = _ink_box(_typed_lines(LINES, pitch=24, only=1)[:, :1000])
+    _, _, _, first_bottom = _ink_box(_typed_lines(LINES, pitch=24, only=0)[:, :1000])
+    assert first_bottom > above  # the lines' ink overlaps in rows: no blank row parts them
+    # from below the first line's baseline to above the third line's letters, the middle line whole
+    first_baseline, third_x_top = 24, 24 + 2 * 24 - 14
+    assert first_baseline <= top <= above and below <= bottom <= third_x_top
+    one_line = _typed_lines(LINES[1:2])
+    assert central_line_rows(one_line) == (0, one_line.shape[0])
+
+
+def test_a_tilted_crop_of_three_lines_yields_the_middle_line_box_on_the_image():
+    from crnn.layout import segment_page
+
+    image = _tilted(_typed_lines(LINES), 1.2)
+    layout = segment_page(image, single_line=True)
+    (line,) = layout.lines
+    x0, y0, x1, y1 = _ink_box(_tilted(_typed_lines(LINES, only=1), 1.2))
+    box = line.box
+    assert abs(box.x0 - x0) <= 3 and abs(box.x1 - x1) <= 3  # the box is on the image as given
+    assert box.y0 <= y0 + 3 and box.y1 >= y1 - 3 and box.height <= (y1 - y0) + 8
+    assert abs(layout.skew_degrees - 1.2) < 0.3

@@ -14,7 +14,16 @@ tall bands split at their profile minimum, each line framed by
 from crnn.layout.config import LayoutConfig
 from crnn.layout.debug import save_debug
 from crnn.layout.lines import narrow_wide_gaps
-from crnn.layout.page import BlockRegion, LayoutAnalysis, LayoutError, LayoutResult, LineRegion, segment_page
+from crnn.layout.page import (
+    BlockRegion,
+    LayoutAnalysis,
+    LayoutError,
+    LayoutResult,
+    LineRegion,
+    central_line_rows,
+    segment_page,
+    straighten_line,
+)
 
 __all__ = [
     "BlockRegion",
@@ -23,7 +32,9 @@ __all__ = [
     "LayoutError",
     "LayoutResult",
     "LineRegion",
+    "central_line_rows",
     "narrow_wide_gaps",
     "save_debug",
     "segment_page",
+    "straighten_line",
 ]

@@ -19,10 +19,13 @@ from crnn.document import Box
 from crnn.imaging import (
     EmptyLineError,
     LineGeometry,
+    flatten_illumination,
     gray_percentiles,
+    ink_mask,
     line_extent,
     normalize_line,
     paper_background,
+    percentile,
     rotate,
     rotation_matrix,
     transform_box,
@@ -31,7 +34,7 @@ from crnn.io import ImageError, load_image
 from crnn.layout.binarize import binarize, binarize_with_levels
 from crnn.layout.columns import text_regions
 from crnn.layout.components import TextComponents, connected_components, estimate_char_height, text_components
-from crnn.layout.config import CropConfig, LayoutConfig
+from crnn.layout.config import CropConfig, DeskewConfig, LayoutConfig, LineConfig
 from crnn.layout.deskew import back_mapper, estimate_skew
 from crnn.layout.lines import band_boxes, crop_line, group_blocks, narrow_wide_gaps, near_any
 from crnn.layout.orientation import ascender_ratio, sideways
@@ -128,10 +131,10 @@ def segment_page(image: np.ndarray | str | Path | bytes, config: LayoutConfig = 
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise LayoutError("page image must be 8-bit grayscale or BGR")
     if single_line:
-        return single_line_layout(gray, geometry, config.crop)
+        return single_line_layout(gray, geometry, config.crop, config.deskew, config.lines)
     result = _oriented_segment(gray, config, geometry)
     if gray.shape[0] <= config.single_line_max_height:
-        whole = single_line_layout(gray, geometry, config.crop)
+        whole = single_line_layout(gray, geometry, config.crop, config.deskew, config.lines)
         if whole.lines:
             band = whole.lines[0].box
             # a line crop often holds slivers of its neighbours: only lines as tall and long as a
@@ -164,21 +167,107 @@ def _oriented_segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeom
 
 
 def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry(),
-                       config: CropConfig = CropConfig()) -> LayoutResult:
-    """The whole image as one text line: its text band's box and the framed crop (no lines if no ink)."""
+                       config: CropConfig = CropConfig(), deskew: DeskewConfig = DeskewConfig(),
+                       lines: LineConfig = LineConfig()) -> LayoutResult:
+    """The whole image as one text line: its text band's box and the framed crop (no lines if no ink).
+    A line image cut from a skewed page is straightened first (:func:`straighten_line`), and one
+    that holds its neighbours too is read in its central line's rows (:func:`central_line_rows`)."""
     height, width = gray.shape
     analysis = LayoutAnalysis(gray, gray, np.zeros_like(gray, bool), np.zeros_like(gray, bool), 1.0, 0.0, 0.0, None)
     if min(height, width) < 4:
         return LayoutResult(width, height, 0.0, (), (), (), analysis)
+    straight, skew = straighten_line(gray, deskew)
+    top, bottom = central_line_rows(straight, lines)
     try:
-        box = Box(*line_extent(gray))
-        crop = normalize_line(gray, geometry)
+        x0, y0, x1, y1 = line_extent(straight[top:bottom])
+        crop = normalize_line(straight[top:bottom], geometry)
     except EmptyLineError:
         return LayoutResult(width, height, 0.0, (), (), (), analysis)
-    analysis.char_height = float(box.height)
+    band = Box(x0, y0 + top, x1, y1 + top)
+    analysis.char_height = float(band.height)
+    box = _unturned_box(band, straight.shape, gray.shape, skew) if skew else band
     page = Box(0, 0, width, height)
     block = BlockRegion(box, (LineRegion.framed(box, crop, geometry, config),))
-    return LayoutResult(width, height, 0.0, (block,), (page,), (), analysis)
+    return LayoutResult(width, height, round(skew, 2), (block,), (page,), (), analysis)
+
+
+def straighten_line(gray: np.ndarray, config: DeskewConfig = DeskewConfig()) -> tuple[np.ndarray, float]:
+    """A line image turned straight, and its skew in degrees (counter-clockwise positive), or the
+    image itself and 0 when it is straight enough.
+
+    A line cut from a skewed page slants, often with parts of its neighbours above and below;
+    slanted, their rows of ink run into each other and no text band stands out. It is measured
+    and judged as a block of a page is (``config.block_max_degrees``, turned when its ink drifts
+    ``config.block_min_drift_chars`` character heights from one end to the other), on a canvas
+    made taller first, so that no end of the line turns out of the picture.
+    """
+    width = gray.shape[1]
+    ink, char_height = _line_ink(gray)
+    if not char_height:
+        return gray, 0.0
+    skew = estimate_skew(ink, dataclasses.replace(config, max_degrees=config.block_max_degrees))
+    if width * abs(math.tan(math.radians(skew))) < config.block_min_drift_chars * char_height:
+        return gray, 0.0
+    (paper,) = gray_percentiles(gray, (90,))
+    pad = _turn_pad(width, skew)
+    taller = cv2.copyMakeBorder(gray, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=int(paper))
+    return rotate(taller, -skew, int(paper)), skew
+
+
+def central_line_rows(gray: np.ndarray, config: LineConfig = LineConfig()) -> tuple[int, int]:
+    """Rows [top, bottom) of a (straight) line image that hold its line alone.
+
+    A line cut generously from a page holds parts of its neighbours above and below, and
+    single-spaced typescript leaves them no blank row apart. Where the image's profile holds
+    several lines (``crnn.layout.profiles.line_bands``, which also parts touching lines), its line
+    is the one nearest the middle of those about as heavy as the heaviest, and its rows reach
+    halfway to the lines beside it; otherwise all rows.
+    """
+    height = gray.shape[0]
+    ink, char_height = _line_ink(gray)
+    if not char_height:
+        return 0, height
+    profile = ink_counts(ink, axis=1)
+    bands = line_bands(profile, char_height, config)
+    if len(bands) < 2:
+        return 0, height
+    masses = np.array([float(profile[a:b].sum()) for a, b in bands])
+    whole = np.flatnonzero(masses >= 0.5 * masses.max())
+    centres = np.array([(a + b) / 2 for a, b in bands])
+    best = int(whole[np.argmin(np.abs(centres[whole] - (height - 1) / 2))])
+    top = (bands[best - 1][1] + bands[best][0]) // 2 if best > 0 else 0
+    bottom = (bands[best][1] + bands[best + 1][0] + 1) // 2 if best + 1 < len(bands) else height
+    return top, bottom
+
+
+def _line_ink(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """A line image's ink mask (paper flattened) and its character height (0 when it has no letters)."""
+    height, width = gray.shape
+    ink = ink_mask(flatten_illumination(gray, max(3, height // 2)))
+    if not ink.any():
+        return ink, 0.0
+    _, _, stats, _ = connected_components(ink)
+    stats = stats[1:]
+    if len(stats):
+        # the bits of the neighbouring lines a crop cuts through are low: letters are the taller
+        # part of its components
+        heights = stats[:, cv2.CC_STAT_HEIGHT]
+        stats = stats[heights >= 0.5 * percentile(heights, 90)]
+    return ink, estimate_char_height(stats, max(height, width))
+
+
+def _turn_pad(width: int, degrees: float) -> int:
+    """Rows added above and below a line image before it is turned by ``degrees``."""
+    return int(math.ceil(width / 2 * abs(math.tan(math.radians(degrees))))) + 2
+
+
+def _unturned_box(box: Box, turned_shape: tuple[int, ...], shape: tuple[int, ...], skew: float) -> Box:
+    """A box of a line image straightened by :func:`straighten_line` as the box around it on the image."""
+    turned_height, turned_width = turned_shape[:2]
+    undo = cv2.invertAffineTransform(rotation_matrix(turned_width, turned_height, -skew))
+    moved = transform_box(box, undo)
+    pad = (turned_height - shape[0]) // 2
+    return Box(max(0, moved.x0), max(0, moved.y0 - pad), min(shape[1], moved.x1), min(shape[0], moved.y1 - pad))
 
 
 def _segment(gray: np.ndarray, config: LayoutConfig, geometry: LineGeometry) -> LayoutResult:

@@ -13,7 +13,15 @@ from crnn.document import Block, Line, Page
 from crnn.formats.pdf import PageRaster, upright
 from crnn.imaging import EmptyLineError, normalize_line
 from crnn.io import DEFAULT_DPI, document_pages, load_image
-from crnn.layout import LayoutConfig, LayoutResult, LineRegion, narrow_wide_gaps, segment_page
+from crnn.layout import (
+    LayoutConfig,
+    LayoutResult,
+    LineRegion,
+    central_line_rows,
+    narrow_wide_gaps,
+    segment_page,
+    straighten_line,
+)
 from crnn.pipeline.words import word_boxes
 from crnn.recognize import DEFAULT_CHECKPOINT, Decoded, Recognizer, load_recognizer, make_decoder
 from crnn.recognize.model import frame_step_px
@@ -93,7 +101,9 @@ class PageReader:
         for image in images:
             gray = image if isinstance(image, np.ndarray) else load_image(image)
             try:
-                line = normalize_line(gray, self.recognizer.geometry)
+                straight, _ = straighten_line(gray, self.layout.deskew)
+                top, bottom = central_line_rows(straight, self.layout.lines)
+                line = normalize_line(straight[top:bottom], self.recognizer.geometry)
             except EmptyLineError:
                 crops.append(None)
                 continue
