@@ -36,9 +36,10 @@ SECTIONS = {
     "real_pages": ("real pages of ../shared/devset/eval, ours beside tesseract in the same run (folded CER, raw "
                    "CER, WER, line recall, seconds per item)",
                    "make eval-real; benchmarks/run_all.py real_pages --real-results eval/real/results.json"),
-    "webapp_load": ("20 clients posting the reference page to the web app; `soak`: 10 minutes, every 4th upload "
-                    "a new page, the server's memory (its own process) per minute",
-                    "benchmarks/load_webapp.py [--soak]"),
+    "webapp_load": ("20 clients posting the reference page to the web app, its uploads read by one process per "
+                    "core (`workers=1`: by threads of the server's own process); `soak`: 10 minutes, every 4th "
+                    "upload a new page, the memory of the server and its reading processes per minute",
+                    "benchmarks/load_webapp.py --backend onnx [--workers 1] [--soak]"),
     "batch": ("the batch runner on 40 generated pages (1 and 2 local workers, 2 Ray workers), tesseract over the "
               "same pages one and two processes at a time, in the same run; the Ray cluster figures are a model "
               "computed from the measured rates, not a measurement", "benchmarks/run_all.py batch"),

@@ -94,7 +94,8 @@ def _read_in_worker(data: bytes, filename: str, number: int, max_bytes: int, max
                     ) -> Reading | tuple[int, str]:
     """A reading, or a refusal as (status, message): an exception made in another process may not
     come back whole."""
-    assert _WORKER_READER is not None
+    if _WORKER_READER is None:
+        return 500, f"the reading process has no model: {_WORKER_ERROR}"
     try:
         return read_upload(_WORKER_READER, data, filename, number, max_bytes, max_pixels)
     except RequestError as exc:
@@ -104,30 +105,32 @@ def _read_in_worker(data: bytes, filename: str, number: int, max_bytes: int, max
 class ProcessReaders:
     """Uploads read by ``processes`` worker processes, each with its own model on one core.
 
-    The workers are started, and their models loaded, before the constructor returns, so a
-    checkpoint that cannot be loaded is an error at start-up. A worker that dies (killed, out of
-    memory) fails the requests it held with a 500 and is replaced for the next ones.
+    The workers start loading their models at once, while the model is loaded here too, only to
+    check it: a checkpoint that cannot be loaded is a :class:`~crnn.recognize.CheckpointError` from
+    the constructor, and the server answers while the workers are still starting. A worker that
+    dies (killed, out of memory) fails the requests it held with a 500 and is replaced for the
+    next ones.
     """
 
     def __init__(self, checkpoint: str | Path, backend: str, processes: int) -> None:
+        from crnn.recognize import CheckpointError, load_recognizer
+
         self._arguments = (str(checkpoint), backend)
         self._processes = max(1, processes)
         self._lock = threading.Lock()
         self._pool = self._start()
+        try:
+            load_recognizer(checkpoint, backend)  # the workers load the same model
+        except CheckpointError:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     def _start(self) -> Executor:
         # spawned, not forked: the server's threads and ONNX Runtime's must not be copied mid-flight
         pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker, initargs=self._arguments)
-        from crnn.recognize import CheckpointError
-
-        try:
-            errors = [started.result() for started in [pool.submit(_ready) for _ in range(self._processes)]]
-        except BrokenProcessPool:
-            errors = [f"the reading processes for {self._arguments[0]} stopped while starting"]
-        if any(errors):
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise CheckpointError(next(error for error in errors if error))
+        for _ in range(self._processes):  # starts each worker now, not at the first upload
+            pool.submit(_ready)
         return pool
 
     async def read(self, data: bytes, filename: str, number: int, max_bytes: int, max_pixels: int) -> Reading:
