@@ -32,11 +32,15 @@ def default_threads() -> int:
             return max(1, int(os.environ["CRNN_THREADS"]))
         except ValueError:
             raise ValueError(f"CRNN_THREADS must be a whole number, got {os.environ['CRNN_THREADS']!r}") from None
+    return max(1, min(2, available_cores()))
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
+        return os.cpu_count() or 1
 
 
 def _pool() -> ThreadPoolExecutor | None:

@@ -76,3 +76,13 @@ def test_the_malformed_request_warning_is_rate_limited():
     assert sum(limiter.filter(record) for record in records) == 1
     other = logging.LogRecord("uvicorn.error", logging.WARNING, "", 0, "something else", (), None)
     assert limiter.filter(other)
+
+
+def test_serve_refuses_a_worker_count_below_one_in_one_line(capsys):
+    from crnn.cli.serve import build_parser
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["--workers", "0"])
+    assert stopped.value.code == 2
+    assert "--workers: must be at least 1" in capsys.readouterr().err
+    assert build_parser().parse_args(["--workers", "3"]).workers == 3

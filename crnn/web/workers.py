@@ -22,6 +22,7 @@ import numpy as np
 
 from crnn.document import Page
 from crnn.io import is_pdf
+from crnn.threads import available_cores
 from crnn.web.uploads import RequestError, decode_document_upload, encode_page, jpeg_data_url
 
 if TYPE_CHECKING:
@@ -161,9 +162,5 @@ class ProcessReaders:
 
 def default_processes() -> int:
     """Worker processes for the web app: one per core this process may use, at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+    return max(1, min(4, available_cores()))
 
