@@ -1,6 +1,7 @@
 """The server's own limits: half-sent requests are dropped, a flood of bad requests does not flood the log."""
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -86,3 +87,54 @@ def test_serve_refuses_a_worker_count_below_one_in_one_line(capsys):
     assert stopped.value.code == 2
     assert "--workers: must be at least 1" in capsys.readouterr().err
     assert build_parser().parse_args(["--workers", "3"]).workers == 3
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_while_pages_are_read_stops_the_server_without_a_traceback(tmp_path, tiny_checkpoint, workers):
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cv2
+    import httpx
+
+    from crnn.synth.pages import PageGenerator
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = Path(__file__).resolve().parent.parent / "scripts" / "serve.py"
+    server = subprocess.Popen([sys.executable, str(script), "--port", str(port), "--checkpoint", str(tiny_checkpoint),
+                               "--corrections-dir", str(tmp_path / "c"), "--workers", workers],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        page = cv2.imencode(".png", PageGenerator(2).generate(two_pages=True).image)[1].tobytes()
+
+        def post() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the server goes away mid-request, as it should
+                httpx.post(f"{url}/api/ocr", files={"image": ("p.png", page, "image/png")}, timeout=30)
+
+        clients = [threading.Thread(target=post) for _ in range(4)]
+        for client in clients:
+            client.start()
+        time.sleep(0.5)
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends: the whole group
+        output, _ = server.communicate(timeout=60)
+        for client in clients:
+            client.join()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    assert server.returncode in (0, 130)
+    assert "Traceback" not in output.decode(errors="replace")

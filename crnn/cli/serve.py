@@ -55,7 +55,7 @@ def positive_count(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve the web app until interrupted; 2 when the checkpoint cannot be loaded."""
+    """Serve the web app until interrupted (130 when that cut requests short); 2 for a checkpoint it cannot load."""
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from crnn.recognize import CheckpointError
@@ -73,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from crnn.web.server import serve
 
-    serve(app, args.host, args.port)
+    try:
+        serve(app, args.host, args.port)
+    except KeyboardInterrupt:  # Ctrl-C while pages were being read: uvicorn has already shut down
+        return 130
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -76,6 +77,9 @@ _WORKER_ERROR = ""
 
 def _start_worker(checkpoint: str, backend: str) -> None:
     global _WORKER_READER, _WORKER_ERROR
+    # Ctrl-C reaches every process of the terminal's group: the server stops its workers itself,
+    # and a worker interrupted mid-page would only print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["CRNN_THREADS"] = "1"  # one core per process: the processes side by side use them all
     from crnn.pipeline import PageReader
     from crnn.recognize import CheckpointError
