@@ -144,7 +144,14 @@ def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -
 
     Raises ``EmptyLineError`` when the crop holds no ink.
     """
-    gray, (left, top, right, bottom) = _locate_text(image)
+    return frame_line(image, geometry)[0]
+
+
+def frame_line(image: np.ndarray, geometry: LineGeometry = LineGeometry(),
+               ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """:func:`normalize_line`'s line and the extent it framed (:func:`line_extent`), found once."""
+    gray, extent = _locate_text(image)
+    left, top, right, bottom = extent
     band_height = bottom - top
 
     v_margin = int(round(geometry.vertical_margin * band_height))
@@ -158,7 +165,7 @@ def normalize_line(image: np.ndarray, geometry: LineGeometry = LineGeometry()) -
     width = framed_width(band_height, right - left, geometry)
     interpolation = cv2.INTER_AREA if geometry.height < crop.shape[0] else cv2.INTER_CUBIC
     line = cv2.resize(crop, (width, geometry.height), interpolation=interpolation)
-    return _stretch_contrast(line)
+    return _stretch_contrast(line), extent
 
 
 def line_extent(image: np.ndarray) -> tuple[int, int, int, int]:

@@ -20,10 +20,9 @@ from crnn.imaging import (
     EmptyLineError,
     LineGeometry,
     flatten_illumination,
+    frame_line,
     gray_percentiles,
     ink_mask,
-    line_extent,
-    normalize_line,
     paper_background,
     percentile,
     rotate,
@@ -176,11 +175,13 @@ def single_line_layout(gray: np.ndarray, geometry: LineGeometry = LineGeometry()
     analysis = LayoutAnalysis(gray, gray, np.zeros_like(gray, bool), np.zeros_like(gray, bool), 1.0, 0.0, 0.0, None)
     if min(height, width) < 4:
         return LayoutResult(width, height, 0.0, (), (), (), analysis)
-    straight, skew = straighten_line(gray, deskew)
-    top, bottom = central_line_rows(straight, lines)
+    ink, char_height = _line_ink(gray)
+    straight, skew = _straightened(gray, deskew, ink, char_height)
+    if skew:
+        ink, char_height = _line_ink(straight)
+    top, bottom = _central_rows(ink, char_height, lines)
     try:
-        x0, y0, x1, y1 = line_extent(straight[top:bottom])
-        crop = normalize_line(straight[top:bottom], geometry)
+        crop, (x0, y0, x1, y1) = frame_line(straight[top:bottom], geometry)
     except EmptyLineError:
         return LayoutResult(width, height, 0.0, (), (), (), analysis)
     band = Box(x0, y0 + top, x1, y1 + top)
@@ -201,8 +202,12 @@ def straighten_line(gray: np.ndarray, config: DeskewConfig = DeskewConfig()) -> 
     ``config.block_min_drift_chars`` character heights from one end to the other), on a canvas
     made taller first, so that no end of the line turns out of the picture.
     """
+    return _straightened(gray, config, *_line_ink(gray))
+
+
+def _straightened(gray: np.ndarray, config: DeskewConfig, ink: np.ndarray, char_height: float,
+                  ) -> tuple[np.ndarray, float]:
     width = gray.shape[1]
-    ink, char_height = _line_ink(gray)
     if not char_height:
         return gray, 0.0
     skew = estimate_skew(ink, dataclasses.replace(config, max_degrees=config.block_max_degrees))
@@ -223,8 +228,11 @@ def central_line_rows(gray: np.ndarray, config: LineConfig = LineConfig()) -> tu
     is the one nearest the middle of those about as heavy as the heaviest, and its rows reach
     halfway to the lines beside it; otherwise all rows.
     """
-    height = gray.shape[0]
-    ink, char_height = _line_ink(gray)
+    return _central_rows(*_line_ink(gray), config)
+
+
+def _central_rows(ink: np.ndarray, char_height: float, config: LineConfig) -> tuple[int, int]:
+    height = ink.shape[0]
     if not char_height:
         return 0, height
     profile = ink_counts(ink, axis=1)

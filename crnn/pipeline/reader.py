@@ -11,17 +11,8 @@ import numpy as np
 
 from crnn.document import Block, Line, Page
 from crnn.formats.pdf import PageRaster, upright
-from crnn.imaging import EmptyLineError, normalize_line
-from crnn.io import DEFAULT_DPI, document_pages, load_image
-from crnn.layout import (
-    LayoutConfig,
-    LayoutResult,
-    LineRegion,
-    central_line_rows,
-    narrow_wide_gaps,
-    segment_page,
-    straighten_line,
-)
+from crnn.io import DEFAULT_DPI, document_pages
+from crnn.layout import LayoutConfig, LayoutResult, LineRegion, segment_page
 from crnn.pipeline.words import word_boxes
 from crnn.recognize import DEFAULT_CHECKPOINT, Decoded, Recognizer, load_recognizer, make_decoder
 from crnn.recognize.model import frame_step_px
@@ -99,15 +90,8 @@ class PageReader:
         """
         crops: list[np.ndarray | None] = []
         for image in images:
-            gray = image if isinstance(image, np.ndarray) else load_image(image)
-            try:
-                straight, _ = straighten_line(gray, self.layout.deskew)
-                top, bottom = central_line_rows(straight, self.layout.lines)
-                line = normalize_line(straight[top:bottom], self.recognizer.geometry)
-            except EmptyLineError:
-                crops.append(None)
-                continue
-            crops.append(narrow_wide_gaps(line, self.recognizer.geometry, self.layout.crop)[0])
+            layout = segment_page(image, self.layout, self.recognizer.geometry, single_line=True)
+            crops.append(layout.lines[0].crop if layout.lines else None)
         readable = [crop for crop in crops if crop is not None]
         decoded = iter(self.recognize_lines(readable) if readable else [])
         return [next(decoded) if crop is not None else EMPTY_LINE for crop in crops]

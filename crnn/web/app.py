@@ -75,16 +75,13 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     changes something is refused when a browser says it comes from another origin.
     """
     from crnn.pipeline import PageReader
-    from crnn.recognize.checkpoint import read_checkpoint
 
     readers: ThreadReaders | ProcessReaders
     if reader is None and workers > 1:
-        model = read_checkpoint(checkpoint or DEFAULT_CHECKPOINT)
         readers = ProcessReaders(checkpoint or DEFAULT_CHECKPOINT, backend, workers)
     else:
         if reader is None:
             reader = PageReader(checkpoint or DEFAULT_CHECKPOINT, backend=backend)
-        model = reader.recognizer.checkpoint
         # pages are read by a few threads of their own, one per core: that keeps the cores busy, and the
         # same threads reusing their memory keeps the process from growing as many threads' allocations would
         readers = ThreadReaders(reader, min(4, os.cpu_count() or 1))
@@ -92,8 +89,8 @@ def create_app(checkpoint: str | Path | None = None, corrections_dir: str | Path
     corrections_path = Path(corrections_dir)
     pages = PageStore(Path(pages_dir) if pages_dir else corrections_path.with_name(corrections_path.name + ".pages"),
                       store.pages_with_corrections, max_pages, max_memory_bytes, max_disk_bytes)
-    charset: Charset = model.charset
-    model_version = model.model_version
+    charset: Charset = readers.checkpoint.charset
+    model_version = readers.checkpoint.model_version
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

@@ -28,6 +28,7 @@ from crnn.web.uploads import RequestError, decode_document_upload, encode_page, 
 
 if TYPE_CHECKING:
     from crnn.pipeline import PageReader
+    from crnn.recognize import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ThreadReaders:
 
     def __init__(self, reader: PageReader, threads: int) -> None:
         self.reader = reader
+        self.checkpoint: Checkpoint = reader.recognizer.checkpoint
         self._threads = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="read-page")
 
     async def read(self, data: bytes, filename: str, number: int, max_bytes: int, max_pixels: int) -> Reading:
@@ -125,7 +127,7 @@ class ProcessReaders:
         self._lock = threading.Lock()
         self._pool = self._start()
         try:
-            load_recognizer(checkpoint, backend)  # the workers load the same model
+            self.checkpoint: Checkpoint = load_recognizer(checkpoint, backend).checkpoint  # as each worker does
         except CheckpointError:
             self._pool.shutdown(wait=False, cancel_futures=True)
             raise
