@@ -92,6 +92,26 @@ def test_a_lost_line_lowers_line_recall():
     assert errors[0].reference == "delta epsilon zeta" and errors[0].hypothesis is None
 
 
+def test_a_line_read_out_of_order_is_found_but_costs_characters():
+    reference = ["the flow of the column", "goes on below the picture", "and ends here.", "A CAPTION"]
+    in_order, _ = score_page_lines("p", reference, reference)
+    moved, _ = score_page_lines("p", reference, ["the flow of the column", "A CAPTIOn",
+                                                 "goes on below the picture", "and ends here."])
+    assert in_order.lines_found == moved.lines_found == 4
+    assert moved.char_errors > in_order.char_errors == 0
+
+
+def test_lines_read_across_columns_are_not_found():
+    reference = ["left column one", "left column two", "right column one", "right column two"]
+    across = ["left column one right column one", "left column two right column two"]
+    counts, _ = score_page_lines("p", reference, across)
+    assert counts.lines_found == 0
+    # an output line stands for one reference line at most
+    counts, _ = score_page_lines("p", ["same words here", "other words", "same words here"],
+                                 ["same words here", "nothing alike at all"])
+    assert counts.lines_found == 1
+
+
 def test_line_scores_count_an_empty_reading_as_not_found():
     counts, _ = score_line("l", "some words", "")
     assert counts.lines_found == 0 and counts.char_errors == len("some words") and counts.output_chars == 0

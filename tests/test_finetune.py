@@ -145,3 +145,30 @@ def test_validate_compares_checkpoints_on_the_same_lines(tiny_checkpoint, real_f
     assert main(["--config", str(path), "--validate", str(tiny_checkpoint)]) == 0
     out = capsys.readouterr().out
     assert str(tiny_checkpoint) in out and "% (" in out
+
+
+def test_real_lines_are_framed_as_the_reader_frames_a_line_image(tiny_checkpoint, real_folder, synthetic, tmp_path):
+    from crnn.layout import LayoutConfig, segment_page
+
+    # a crop cut generously from a typescript: the line, with most of the line below it too
+    config = replace(SynthConfig(), geometry=LineGeometry(48), seed=8)
+    first, second = list(generate_lines(config, "train", 0, 2, select_fonts(config.render)))
+    width = max(first.image.shape[1], second.image.shape[1])
+    rows = [cv2.copyMakeBorder(s.image, 0, 0, 0, width - s.image.shape[1], cv2.BORDER_CONSTANT, value=255)
+            for s in (first, second)]
+    crowded = np.vstack([np.full((30, width), 255, np.uint8), rows[0], rows[1][:34]])
+    folder = tmp_path / "crowded"
+    folder.mkdir()
+    for page in range(10):
+        write_line_pair(folder, f"sheet{page}_001", crowded, first.text)
+    geometry = read_checkpoint(tiny_checkpoint).geometry
+    as_read = segment_page(crowded, LayoutConfig(), geometry, single_line=True).lines[0].crop
+    runs = {framing: prepare_finetune(_config(tiny_checkpoint, folder, synthetic, line_framing=framing,
+                                              validation_fraction=0.5), ROOT)[1]
+            for framing in ("as_read", "normalize")}
+    read_images = runs["as_read"].train.images[:1] + runs["as_read"].validation.images[:1]
+    assert read_images and all(np.array_equal(image, as_read) for image in read_images)
+    plain_images = runs["normalize"].train.images[:1] + runs["normalize"].validation.images[:1]
+    assert plain_images and not any(np.array_equal(image, as_read) for image in plain_images)
+    with pytest.raises(ValueError, match="line_framing"):
+        FinetuneConfig(line_framing="stretched")

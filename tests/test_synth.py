@@ -300,3 +300,44 @@ def test_each_key_strike_has_its_own_ink_and_height():
     assert max(inks) - min(inks) > 0.15 and min(inks) >= 0.5 * max(glyph_inks(even)) - 0.02
     tops = [int(np.argmax(struck[:, int(i * cell):int((i + 1) * cell)].max(axis=1) > 0.1)) for i in range(12)]
     assert len(set(tops)) > 1  # the type bars land at different heights
+
+
+def _column_gaps(alpha: np.ndarray) -> list[int]:
+    """Widths of the blank column runs between inked columns."""
+    inked = alpha.max(axis=0) > 0.3
+    gaps, run, seen_ink = [], 0, False
+    for column in inked:
+        if column:
+            if seen_ink and run:
+                gaps.append(run)
+            run, seen_ink = 0, True
+        else:
+            run += 1
+    return gaps
+
+
+def test_letter_spacing_sets_letters_apart_and_widens_word_spaces_by_as_much(fonts):
+    typesetter = Typesetter()
+    font = next(f for f in fonts if f.style == "regular")
+    plain = typesetter.render_alpha("HOLD FAST", font, 30, 1.0)
+    spaced = typesetter.render_alpha("HOLD FAST", font, 30, 1.0, letter_spacing=0.5)
+    assert np.array_equal(plain, typesetter.render_alpha("HOLD FAST", font, 30, 1.0, letter_spacing=0.0))
+    extra = 0.5 * 30
+    # nine glyph advances widen (eight after letters, the space's); none after the last letter
+    assert abs((spaced.shape[1] - plain.shape[1]) - 8 * extra) <= 2
+    plain_gaps, spaced_gaps = sorted(_column_gaps(plain)), sorted(_column_gaps(spaced))
+    assert len(spaced_gaps) == 7  # every letter stands apart
+    assert min(spaced_gaps) >= extra - 1
+    # the word space stays the widest gap: a reader can still tell words apart
+    assert spaced_gaps[-1] >= max(plain_gaps) + extra - 1 and spaced_gaps[-1] > 1.5 * spaced_gaps[-2]
+
+
+def test_letter_spaced_lines_keep_their_unspaced_label(config, fonts):
+    spaced = LineRenderer(replace(config, render=replace(config.render, letter_spaced_p=1.0, typewriter_p=0.0)),
+                          fonts, seed=9)
+    plain = LineRenderer(replace(config, render=replace(config.render, letter_spaced_p=0.0, typewriter_p=0.0)),
+                         fonts, seed=9)
+    text = "a heading set apart"
+    wide, narrow = spaced.render(text), plain.render(text)
+    assert wide.text == narrow.text == text
+    assert wide.image.shape[1] > 1.2 * narrow.image.shape[1]

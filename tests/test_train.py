@@ -188,3 +188,48 @@ def test_train_cli_reports_errors_in_one_line(tmp_path, capsys):
     code = main(["--data", str(tmp_path / "none"), "--run-dir", str(tmp_path / "run"), "-q"])
     err = capsys.readouterr().err
     assert code == 2 and "make synth" in err and len(err.strip().splitlines()) == 1
+
+
+def test_weight_average_is_the_mean_of_the_weights_it_was_given(tiny_model_config):
+    from crnn.training.loop import WeightAverage
+
+    model = build_model(replace(tiny_model_config, dropout=0.2), Charset().num_classes, 32)
+    average = WeightAverage(model)
+    seen = []
+    for scale in (1.0, 3.0, -2.0):
+        for variable in average.variables:
+            variable.assign(np.full(variable.shape, scale, dtype="float32"))
+        seen.append(scale)
+        average.add()
+    own = [np.asarray(v) for v in average.variables]
+    with average.swapped_in():
+        assert all(np.allclose(np.asarray(v), np.mean(seen)) for v in average.variables)
+    assert all(np.array_equal(np.asarray(v), w) for v, w in zip(average.variables, own, strict=True))
+    # the dropout's random state is integer and stays out of the mean
+    random_state = [v for v in model.variables if v.name == "seed_generator_state"]
+    assert random_state and not any(v is w for v in average.variables for w in random_state)
+
+
+def test_averaged_weights_are_validated_and_kept_when_better(dataset, tiny_model_config, tmp_path):
+    import crnn.recognize.layers  # noqa: F401  (registers the custom layers)
+    from crnn.training.loop import WeightAverage
+
+    config = _train_config(dataset, tiny_model_config, steps=9, average_last_epochs=2)
+    best = train(config, tmp_path / "run", verbose=0)
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert [r["averaged_val_cer"] == "" for r in rows] == [True, False, False]
+    best_single = min(float(r["val_cer"]) for r in rows)
+    best_average = min(float(r["averaged_val_cer"]) for r in rows[1:])
+    assert best["metrics"]["val_cer"] == pytest.approx(min(best_single, best_average), abs=1e-5)
+    assert ("averaged_epochs" in best["metrics"]) == (best_average < best_single)
+    # the average resumes with the run: stopped after two epochs, then finished
+    train(replace(config, time_limit_minutes=1e-6), tmp_path / "stopped", verbose=0)
+    train(replace(config, time_limit_minutes=1e-6), tmp_path / "stopped", resume=True, verbose=0)
+    train(config, tmp_path / "stopped", resume=True, verbose=0)
+    resumed = [float(r["averaged_val_cer"]) for r in csv.DictReader((tmp_path / "stopped" / "log.csv").open())
+               if r["averaged_val_cer"]]
+    straight = [float(r["averaged_val_cer"]) for r in rows if r["averaged_val_cer"]]
+    np.testing.assert_allclose(resumed, straight, atol=1e-6)
+    assert WeightAverage.FILE in {p.name for p in (tmp_path / "stopped" / "last").iterdir()}
+    with pytest.raises(ValueError):
+        TrainConfig(average_last_epochs=-1)

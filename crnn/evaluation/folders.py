@@ -17,8 +17,12 @@ Scoring compares like with like, whatever the engine:
 - CER and WER are micro-averaged per folder (summed edits over summed reference length).
 
 Line recall counts the reference lines that an engine's output contains: a reference line
-is found when the line alignment pairs it with an output line within half its length in
-edits. A page read across its columns, or a line the layout lost, lowers it.
+is found when an output line is within half its length in edits, each output line standing
+for one reference line at most. The in-order line alignment pairs lines first; a reference
+line it leaves unfound may still be found out of order (a caption or heading read where it
+stands on the page, which a transcription made zone by zone puts elsewhere): reading order
+is what the page CER scores, recall whether the text was found at all. A page read across
+its columns (its output lines mix two lines), or a line the layout lost, lowers it.
 """
 
 from __future__ import annotations
@@ -234,16 +238,46 @@ def score_page_lines(item: str, reference: Sequence[str], hypothesis: Sequence[s
     errors: list[LineError] = []
     found = 0
     reference_lines = rejoin_hyphenated(reference)
+    unfound: list[str] = []
+    unused: list[str] = []
     for pair in align_lines(reference_lines, rejoin_hyphenated(hyp)):
         if pair.reference is not None and pair.hypothesis is not None:
             edits = int(editdistance.eval(normalize_for_scoring(pair.reference, fold=True),
                                           normalize_for_scoring(pair.hypothesis, fold=True)))
-            found += edits <= FOUND_MAX_EDIT_FRACTION * len(normalize_for_scoring(pair.reference, fold=True))
+            if _close_enough(edits, pair.reference):
+                found += 1
+            else:
+                unfound.append(pair.reference)
+                unused.append(pair.hypothesis)
         else:
             edits = len(normalize_for_scoring(pair.reference or pair.hypothesis or "", fold=True))
+            (unfound if pair.reference is not None else unused).append(pair.reference or pair.hypothesis or "")
         if edits:
             errors.append(LineError(item, pair.reference, pair.hypothesis, edits))
+    found += found_out_of_order(unfound, unused)
     return counts + Counts(lines_found=found, ref_lines=len(reference_lines)), errors
+
+
+def _close_enough(edits: int, reference: str) -> bool:
+    return edits <= FOUND_MAX_EDIT_FRACTION * len(normalize_for_scoring(reference, fold=True))
+
+
+def found_out_of_order(references: Sequence[str], hypotheses: Sequence[str]) -> int:
+    """How many of ``references`` an output line of ``hypotheses`` matches (within half the reference's
+    length in edits), in any order, each output line matching one reference at most: the closest
+    pairs are taken first."""
+    refs = [normalize_for_scoring(r, fold=True) for r in references]
+    hyps = [normalize_for_scoring(h, fold=True) for h in hypotheses]
+    candidates = sorted((editdistance.eval(r, h) / max(len(r), 1), i, j)
+                        for i, r in enumerate(refs) for j, h in enumerate(hyps)
+                        if h and editdistance.eval(r, h) <= FOUND_MAX_EDIT_FRACTION * len(r))
+    taken_refs: set[int] = set()
+    taken_hyps: set[int] = set()
+    for _, i, j in candidates:
+        if i not in taken_refs and j not in taken_hyps:
+            taken_refs.add(i)
+            taken_hyps.add(j)
+    return len(taken_refs)
 
 
 def score_line(item: str, reference: str, hypothesis: str) -> tuple[Counts, list[LineError]]:

@@ -25,6 +25,10 @@ class RenderConfig:
     wide_space_p: float = 0.0  # share of lines justified loosely, spaces up to max_wide_space_width
     max_wide_space_width: float = 4.0
     small_caps_p: float = 0.0  # lowercase drawn as small capitals, labelled as capitals (pillow backend)
+    # letter-spaced lines (pillow backend, book faces): each glyph followed by this much more room, in ems
+    letter_spaced_p: float = 0.0
+    min_letter_spacing: float = 0.1
+    max_letter_spacing: float = 0.6
     # typewritten lines (pillow backend): a monospaced face, spaces of one or two characters, each
     # key struck with its own ink and height (crnn.synth.typeset.Strikes), a ribbon that fades
     typewriter_p: float = 0.0

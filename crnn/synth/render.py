@@ -111,7 +111,10 @@ class LineRenderer:
                 alpha = self._ribbon_fade(alpha)
             return alpha
         small_size = int(round(size * self.rng.uniform(0.68, 0.8))) if small_caps else 0
-        return self.typesetter.render_alpha(text, font, size, space, small_size)
+        letter_spacing = 0.0
+        if r.letter_spaced_p and self.rng.random() < r.letter_spaced_p:  # no draw when off: old sets stay as made
+            letter_spacing = float(self.rng.uniform(r.min_letter_spacing, r.max_letter_spacing))
+        return self.typesetter.render_alpha(text, font, size, space, small_size, letter_spacing=letter_spacing)
 
     def _ribbon_fade(self, alpha: np.ndarray) -> np.ndarray:
         """A ribbon's ink rising and falling along the line (a worn stretch struck lighter)."""

@@ -77,12 +77,16 @@ class Typesetter:
         return pil_font, key
 
     def render_alpha(self, text: str, font: BookFont, size: int, space: float,
-                     small_caps_size: int = 0, strikes: Strikes | None = None) -> np.ndarray:
+                     small_caps_size: int = 0, strikes: Strikes | None = None,
+                     letter_spacing: float = 0.0) -> np.ndarray:
         """The coverage (0-1) of ``text`` drawn in ``font`` at ``size`` px, spaces stretched by ``space``.
 
         With ``small_caps_size``, runs of lowercase letters are drawn as capitals of that size.
         With ``strikes``, every glyph is struck as a typewriter's key is (its own ink, height
         and sometimes a second strike) and no word is shaped: a typewriter has no ligatures.
+        With ``letter_spacing`` (in ems), every glyph is followed by that much more room, as
+        letter-spaced headings and emphasized words are set (German *Sperrsatz*): the letters
+        of a word stand apart, the spaces between words widen by as much, and no word is shaped.
         """
         from PIL import Image, ImageDraw
 
@@ -90,17 +94,18 @@ class Typesetter:
         small = self._font(font, small_caps_size) if small_caps_size else None
         pieces: list[tuple[str, object, tuple[str, int], float, bool]] = []  # (text, font, key, pen, shaped)
         x = 1.0
-        space_px = self._word_length(key, " ") * space
+        spacing_px = letter_spacing * size
+        space_px = self._word_length(key, " ") * space + spacing_px
         for word in text.split(" "):
             runs = small_caps_runs(word) if small else [(word, False)]
             for run, is_small in runs:
                 run_font, run_key = small if is_small else (pil_font, key)
                 drawn = run.upper() if is_small else run
-                shaped = strikes is None and _LIGATURE_PRONE.search(drawn) is not None
+                shaped = strikes is None and not spacing_px and _LIGATURE_PRONE.search(drawn) is not None
                 pieces.append((drawn, run_font, run_key, x, shaped))
-                x += self._word_length(run_key, drawn, kerned=not shaped)
+                x += self._word_length(run_key, drawn, kerned=not shaped) + spacing_px * len(drawn)
             x += space_px
-        width = x - space_px - 1.0
+        width = x - space_px - spacing_px - 1.0
         ascent, descent = pil_font.getmetrics()
         height = ascent + descent + 2
         canvas_width = max(int(np.ceil(width)) + 2, 1)
@@ -115,11 +120,11 @@ class Typesetter:
             canvas = np.zeros((height, canvas_width), np.uint8)
         for drawn, run_font, run_key, pen, shaped in pieces:
             if not shaped:
-                self._place_glyphs(canvas, drawn, run_font, run_key, pen, 1 + ascent, strikes)
+                self._place_glyphs(canvas, drawn, run_font, run_key, pen, 1 + ascent, strikes, spacing_px)
         return canvas.astype(np.float32) * np.float32(1 / 255)
 
     def _place_glyphs(self, canvas: np.ndarray, word: str, pil_font, key: tuple[str, int], pen: float,
-                      baseline: int, strikes: Strikes | None = None) -> None:
+                      baseline: int, strikes: Strikes | None = None, spacing_px: float = 0.0) -> None:
         path, size = key
         _, advances = self._advance_table(path)
         previous = ""
@@ -134,7 +139,7 @@ class Typesetter:
                 else:
                     for struck, sx, sy in strikes.strike(bitmap, size):
                         _stamp(canvas, struck, x0 + sx, y0 + sy)
-            pen += advances[char] * size
+            pen += advances[char] * size + spacing_px
             previous = char
 
     @staticmethod

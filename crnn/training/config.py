@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from crnn.recognize.model import ModelConfig
@@ -27,7 +28,18 @@ class TrainConfig:
     width_quantum: int = 32  # padded batch widths are multiples of this (fewer distinct shapes)
     bucket_batches: int = 20  # lines are sorted by width within groups of this many batches
     time_limit_minutes: float = 0.0  # stop (after the current epoch) past this; 0 means no limit
+    # the mean of the weights at the ends of the run's last this many epochs (stochastic weight
+    # averaging) is validated too, and becomes the best checkpoint where it validates better; 0: off
+    average_last_epochs: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
+
+    def __post_init__(self) -> None:
+        if self.average_last_epochs < 0:
+            raise ValueError("average_last_epochs must be 0 (off) or more")
+
+    @property
+    def total_epochs(self) -> int:
+        return math.ceil(self.steps / self.steps_per_epoch)
 
 
 class TrainingError(RuntimeError):

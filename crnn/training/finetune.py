@@ -1,13 +1,15 @@
 """Fine-tuning a trained recognizer on real line pairs, mixed with synthetic lines.
 
 Real lines come from folders of ``X.png`` + ``X.gt.txt`` (the web app's ``corrections/``, the
-dev set's ``train/typescript_lines``, line pairs cut from transcribed pages). Each is framed by
-``crnn.imaging.normalize_line``, as the reader frames a line it cut itself; an image that is
-already the model's line height (a correction stores the crop the model read) is taken as it
-is. A share of every epoch's samples (``real_fraction``) is real, the rest synthetic, so that
-the model keeps what it knew. Validation, which picks the best checkpoint, is on real lines of
-pages held out of training (grouped by page, never a line of a training page); the synthetic
-validation CER is logged beside it to show what was forgotten.
+dev set's ``train/typescript_lines``, line pairs cut from transcribed pages). Each is framed as
+``line_framing`` says: ``as_read`` as the reader frames an image that is one line
+(``crnn.layout.single_line_layout``: straightened, cut to its central line), ``normalize`` by
+``crnn.imaging.normalize_line`` alone; an image that is already the model's line height (a
+correction stores the crop the model read) is taken as it is. A share of every epoch's
+samples (``real_fraction``) is real, the rest synthetic, so that the model keeps what it knew.
+Validation, which picks the best checkpoint, is on real lines of pages held out of training
+(grouped by page, never a line of a training page); the synthetic validation CER is logged
+beside it to show what was forgotten.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from crnn.charset import Charset
 from crnn.data import DatasetError, FolderDataset, ShardDataset, load_manifest
 from crnn.imaging import EmptyLineError, LineGeometry, normalize_line
+from crnn.layout import LayoutConfig, segment_page
 from crnn.recognize.checkpoint import CheckpointError, read_checkpoint
 from crnn.recognize.model import can_fit
 from crnn.training.batches import LineSet, load_lines
@@ -52,14 +55,29 @@ class FinetuneConfig:
     clipnorm: float = 5.0
     bucket_batches: int = 20
     time_limit_minutes: float = 0.0
+    average_last_epochs: int = 0  # as TrainConfig's: the mean of the last epochs' weights may be the best
+    line_framing: str = "as_read"  # how a real line image is framed: a name in LINE_FRAMINGS
 
     def __post_init__(self) -> None:
+        if self.line_framing not in LINE_FRAMINGS:
+            raise ValueError(f"line_framing must be one of {', '.join(LINE_FRAMINGS)}")
         if not 0 < self.real_fraction <= 1:
             raise ValueError("real_fraction must be in (0, 1]")
         if not 0 < self.validation_fraction < 1:
             raise ValueError("validation_fraction must be in (0, 1)")
         if self.real_shares and (len(self.real_shares) != len(self.real) or min(self.real_shares) <= 0):
             raise ValueError("real_shares needs one positive share per folder of real")
+
+
+def frame_as_read(image: np.ndarray, geometry: LineGeometry) -> np.ndarray:
+    """A line image framed as the reader frames an image that is one line (``--single-line``)."""
+    layout = segment_page(image, LayoutConfig(), geometry, single_line=True)
+    if not layout.lines:
+        raise EmptyLineError("no ink in the line image")
+    return layout.lines[0].crop
+
+
+LINE_FRAMINGS = {"as_read": frame_as_read, "normalize": normalize_line}
 
 
 def page_of(stem: str) -> str:
@@ -85,12 +103,13 @@ class RealLines:
 
 
 def load_real_lines(folders: list[Path], charset: Charset, geometry: LineGeometry, config: TrainConfig,
-                    validation_fraction: float, seed: int) -> RealLines:
+                    validation_fraction: float, seed: int, line_framing: str = "as_read") -> RealLines:
     """Frame and split the line pairs of ``folders``; lines whose text the charset cannot encode, that
     hold no ink, or are too narrow for their text are skipped and counted."""
     sets = {"train": LineSet([], [], []), "validation": LineSet([], [], [])}
     counts: dict[str, dict[str, int]] = {}
     origin: list[int] = []
+    frame = LINE_FRAMINGS[line_framing]
     for folder_index, folder in enumerate(folders):
         tally: Counter[str] = Counter()
         try:
@@ -101,8 +120,7 @@ def load_real_lines(folders: list[Path], charset: Charset, geometry: LineGeometr
                     tally["skipped_charset"] += 1
                     continue
                 try:
-                    image = pair.image if pair.image.shape[0] == geometry.height else normalize_line(pair.image,
-                                                                                                      geometry)
+                    image = pair.image if pair.image.shape[0] == geometry.height else frame(pair.image, geometry)
                 except EmptyLineError:
                     tally["skipped_empty"] += 1
                     continue
@@ -153,13 +171,15 @@ def prepare_finetune(config: FinetuneConfig, root: Path) -> tuple[TrainConfig, F
         warmup_steps=config.warmup_steps, final_learning_rate_fraction=config.final_learning_rate_fraction,
         clipnorm=config.clipnorm, validation_lines=config.synthetic_validation_lines,
         width_quantum=checkpoint.width_quantum, bucket_batches=config.bucket_batches,
-        time_limit_minutes=config.time_limit_minutes, model=checkpoint.model_config)
+        time_limit_minutes=config.time_limit_minutes, average_last_epochs=config.average_last_epochs,
+        model=checkpoint.model_config)
     charset, geometry = checkpoint.charset, checkpoint.geometry
     folders = [resolve(folder) for folder in config.real]
     missing = [str(folder) for folder in folders if not folder.is_dir()]
     if missing:
         raise TrainingError(f"no such folder of line pairs: {', '.join(missing)}")
-    real = load_real_lines(folders, charset, geometry, train_config, config.validation_fraction, config.seed)
+    real = load_real_lines(folders, charset, geometry, train_config, config.validation_fraction, config.seed,
+                           config.line_framing)
     if not real.train.images or not real.validation.images:
         raise TrainingError(f"fine-tuning needs real lines for training and for validation (pages held out); "
                             f"found {len(real.train.images)} and {len(real.validation.images)} in "

@@ -3,8 +3,11 @@
 Batches group lines of similar width. Short epochs end with a validation pass
 (CER and exact-line rate on held-out lines), a CSV log row, a learning-curve
 picture, the "last" state for ``--resume`` and, when validation CER improved,
-the "best" checkpoint. Checkpoints are written to a temporary directory and
-renamed into place, so a crash never leaves a broken one.
+the "best" checkpoint. With ``average_last_epochs``, the mean of the weights at
+the ends of the last epochs (stochastic weight averaging) is validated as well
+and saved as the best where it does better than every single epoch.
+Checkpoints are written to a temporary directory and renamed into place, so a
+crash never leaves a broken one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +62,52 @@ def reseed_random_layers(model: Any, seed: int, epoch: int) -> None:
     for index, variable in enumerate(states):
         start = (seed * 7919 + epoch * 131 + index) % 2**31
         variable.assign(np.array([start, 0], dtype=np.asarray(variable).dtype))
+
+
+class WeightAverage:
+    """A running mean of a model's floating-point weights (batch-norm statistics included), taken at
+    the ends of epochs; the integer state of the dropout's random streams is left alone."""
+
+    FILE = "average.npz"
+
+    def __init__(self, model: Any) -> None:
+        self.variables = [v for v in model.weights if "float" in str(v.dtype)]
+        self.mean: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self) -> None:
+        values = [np.asarray(v, dtype=np.float64) for v in self.variables]
+        if not self.count:
+            self.mean = values
+        else:
+            for mean, value in zip(self.mean, values, strict=True):
+                mean += (value - mean) / (self.count + 1)
+        self.count += 1
+
+    @contextmanager
+    def swapped_in(self) -> Iterator[None]:
+        """The model holds the mean inside the block and its own weights again after it."""
+        own = [np.asarray(v) for v in self.variables]
+        try:
+            for variable, mean, value in zip(self.variables, self.mean, own, strict=True):
+                variable.assign(mean.astype(value.dtype))
+            yield
+        finally:
+            for variable, value in zip(self.variables, own, strict=True):
+                variable.assign(value)
+
+    def save(self, directory: Path) -> None:
+        if self.count:
+            np.savez(directory / self.FILE, np.array(self.count), *self.mean)
+
+    def load(self, directory: Path) -> None:
+        path = directory / self.FILE
+        if path.is_file():
+            with np.load(path) as saved:
+                arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+            if len(arrays) - 1 != len(self.variables):
+                raise TrainingError("saved weight average does not match the model")
+            self.count, self.mean = int(arrays[0]), [a.astype(np.float64) for a in arrays[1:]]
 
 
 def _data_geometry(data_dir: Path, manifest: dict, charset: Charset, config: TrainConfig) -> LineGeometry:
@@ -107,7 +158,7 @@ def _optimizer(config: TrainConfig) -> tuple[Any, Any]:
     return keras.optimizers.Adam(learning_rate=schedule, clipnorm=config.clipnorm), schedule
 
 
-def _restore(last: Path, model: Any, optimizer: Any) -> None:
+def _restore(last: Path, model: Any, optimizer: Any, average: WeightAverage) -> None:
     try:
         model.load_weights(last / "model.keras")
     except Exception as exc:
@@ -119,12 +170,14 @@ def _restore(last: Path, model: Any, optimizer: Any) -> None:
         raise TrainingError("saved optimizer state does not match the model")
     for variable, value in zip(optimizer.variables, values, strict=True):
         variable.assign(value)
+    average.load(last)
 
 
-def _save_last(run_dir: Path, model: Any, optimizer: Any, state: RunState) -> None:
+def _save_last(run_dir: Path, model: Any, optimizer: Any, state: RunState, average: WeightAverage) -> None:
     with atomic_directory(run_dir / "last") as tmp:
         model.save(tmp / "model.keras")
         np.savez(tmp / "optimizer.npz", *[np.asarray(v) for v in optimizer.variables])
+        average.save(tmp)
         (tmp / "state.json").write_text(json.dumps(state.__dict__), encoding="utf-8")
 
 
@@ -145,22 +198,43 @@ class _Run:
     data_ref: dict[str, Any]
     machine: dict[str, Any]
     started: float
+    average: WeightAverage | None = None
     extra_validation: LineSet | None = None  # logged as synthetic_val_cer; does not pick the best
 
-    def end_epoch(self, losses: list[float]) -> None:
-        state, config = self.state, self.config
-        state.wall_seconds = time.perf_counter() - self.started
+    def _validate(self) -> dict[str, float]:
+        config = self.config
         metrics = evaluate(self.model, self.val_lines, self.charset, config.model, config.width_quantum)
-        from keras import ops
-
-        lr = float(ops.convert_to_numpy(self.schedule(state.step)))
-        row = {"epoch": state.epoch, "step": state.step, "wall_seconds": round(state.wall_seconds, 1),
-               "loss": round(float(np.mean(losses)), 5), "learning_rate": lr,
-               "val_cer": round(metrics["val_cer"], 5), "val_exact": round(metrics["val_exact"], 4)}
         if self.extra_validation is not None and self.extra_validation.images:
             extra = evaluate(self.model, self.extra_validation, self.charset, config.model, config.width_quantum)
             metrics["synthetic_val_cer"] = extra["val_cer"]
-            row["synthetic_val_cer"] = round(extra["val_cer"], 5)
+        return metrics
+
+    def _save_best(self, metrics: dict[str, Any]) -> None:
+        state, config = self.state, self.config
+        state.best_cer = metrics["val_cer"]
+        save_checkpoint(
+            self.run_dir / "best", self.model, self.charset, self.geometry, config,
+            {"seed": config.seed, "data": self.data_ref, "git_commit": git_commit(),
+             "metrics": {**metrics, "step": state.step, "epoch": state.epoch,
+                         "wall_seconds": round(state.wall_seconds, 1)},
+             "parameters": int(self.model.count_params()), "machine": self.machine},
+        )
+
+    def end_epoch(self, losses: list[float]) -> None:
+        state = self.state
+        state.wall_seconds = time.perf_counter() - self.started
+        metrics = self._validate()
+        from keras import ops
+
+        lr = float(ops.convert_to_numpy(self.schedule(state.step)))
+        row: dict[str, Any] = {"epoch": state.epoch, "step": state.step, "wall_seconds": round(state.wall_seconds, 1),
+                               "loss": round(float(np.mean(losses)), 5), "learning_rate": lr,
+                               "val_cer": round(metrics["val_cer"], 5), "val_exact": round(metrics["val_exact"], 4)}
+        if "synthetic_val_cer" in metrics:
+            row["synthetic_val_cer"] = round(metrics["synthetic_val_cer"], 5)
+        if metrics["val_cer"] < state.best_cer:
+            self._save_best(metrics)
+        averaged = self._average_epoch(row)
         log_path = self.run_dir / "log.csv"
         new_file = not log_path.exists()
         with log_path.open("a", newline="", encoding="utf-8") as f:
@@ -168,21 +242,31 @@ class _Run:
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
-        if metrics["val_cer"] < state.best_cer:
-            state.best_cer = metrics["val_cer"]
-            save_checkpoint(
-                self.run_dir / "best", self.model, self.charset, self.geometry, config,
-                {"seed": config.seed, "data": self.data_ref, "git_commit": git_commit(),
-                 "metrics": {**metrics, "step": state.step, "epoch": state.epoch,
-                             "wall_seconds": round(state.wall_seconds, 1)},
-                 "parameters": int(self.model.count_params()), "machine": self.machine},
-            )
-        _save_last(self.run_dir, self.model, self.optimizer, state)
+        _save_last(self.run_dir, self.model, self.optimizer, state, self.average)
         plot_learning_curve(log_path, self.run_dir / "learning_curve.png")
         if self.verbose:
+            mean = f", mean of the last {self.average.count} epochs {100 * averaged:.2f}%" if averaged else ""
             print(f"epoch {state.epoch} step {state.step}: loss {row['loss']:.4f} "
-                  f"val CER {100 * metrics['val_cer']:.2f}% exact {100 * metrics['val_exact']:.1f}% "
+                  f"val CER {100 * metrics['val_cer']:.2f}% exact {100 * metrics['val_exact']:.1f}%{mean} "
                   f"({state.wall_seconds / 60:.1f} min)", file=sys.stderr)
+
+    def _average_epoch(self, row: dict[str, Any]) -> float | None:
+        """Add this epoch's weights to the mean once the last ``average_last_epochs`` have begun, validate
+        the mean, and keep it as the best where it beats every checkpoint so far; its CER, or None."""
+        config, state = self.config, self.state
+        if not config.average_last_epochs:
+            return None
+        row["averaged_val_cer"] = ""
+        if state.epoch <= config.total_epochs - config.average_last_epochs:
+            return None
+        self.average.add()
+        with self.average.swapped_in():
+            metrics = self._validate()
+            metrics["averaged_epochs"] = self.average.count
+            row["averaged_val_cer"] = round(metrics["val_cer"], 5)
+            if metrics["val_cer"] < state.best_cer:
+                self._save_best(metrics)
+        return metrics["val_cer"]
 
 
 def train(config: TrainConfig, run_dir: Path, resume: bool = False, verbose: int = 1) -> dict:
@@ -225,8 +309,9 @@ def run_training(config: TrainConfig, run_dir: Path, train_lines: LineSet, val_l
     model = build_model(config.model, charset.num_classes, geometry.height)
     optimizer, schedule = _optimizer(config)
     trainer = make_trainer(model, optimizer)
+    average = WeightAverage(model)
     if resume:
-        _restore(run_dir / "last", model, optimizer)
+        _restore(run_dir / "last", model, optimizer, average)
     elif initial_model is not None:
         try:
             model.load_weights(initial_model)
@@ -234,7 +319,7 @@ def run_training(config: TrainConfig, run_dir: Path, train_lines: LineSet, val_l
             raise TrainingError(f"cannot start from {initial_model}: {str(exc).splitlines()[0]}") from None
     started = time.perf_counter() - state.wall_seconds
     run = _Run(config, run_dir, state, verbose, charset, geometry, model, optimizer, schedule, val_lines, data_ref,
-               machine_description(), started, extra_validation)
+               machine_description(), started, average, extra_validation)
     _loop(run, trainer, train_lines, weights)
     if not (run_dir / "best" / CHECKPOINT_FILES["model"]).is_file():
         raise TrainingError("training ended without a validated checkpoint")
@@ -251,7 +336,7 @@ def _loop(run: _Run, trainer: Any, train_lines: LineSet, weights: np.ndarray | N
     import keras
 
     config, state = run.config, run.state
-    total_epochs = math.ceil(config.steps / config.steps_per_epoch)
+    total_epochs = config.total_epochs
     with ThreadPoolExecutor(max_workers=1) as prefetcher:
         while state.epoch < total_epochs:
             reseed_random_layers(run.model, config.seed, state.epoch)
