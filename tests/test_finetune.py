@@ -44,7 +44,7 @@ def real_folder(tmp_path_factory):
 def _config(tiny_checkpoint, real_folder, synthetic, **changes):
     base = FinetuneConfig(checkpoint=str(tiny_checkpoint), real=(str(real_folder),), synthetic=str(synthetic),
                           validation_fraction=0.3, batch_size=4, steps=4, steps_per_epoch=2, warmup_steps=1,
-                          synthetic_validation_lines=5, seed=3)
+                          synthetic_validation_lines=5, seed=3, split_seed=3)
     return replace(base, **changes)
 
 
@@ -172,3 +172,12 @@ def test_real_lines_are_framed_as_the_reader_frames_a_line_image(tiny_checkpoint
     assert plain_images and not any(np.array_equal(image, as_read) for image in plain_images)
     with pytest.raises(ValueError, match="line_framing"):
         FinetuneConfig(line_framing="stretched")
+
+
+def test_the_held_out_pages_do_not_move_with_the_training_seed(tiny_checkpoint, real_folder, synthetic):
+    def validation_labels(**changes):
+        return sorted(prepare_finetune(_config(tiny_checkpoint, real_folder, synthetic, **changes), ROOT)[1]
+                      .validation.labels)
+
+    assert validation_labels(seed=3) == validation_labels(seed=4)
+    assert any(validation_labels(split_seed=s) != validation_labels() for s in (4, 5, 6))

@@ -45,7 +45,10 @@ class FinetuneConfig:
     real_shares: tuple[float, ...] = ()  # per folder of `real`, its share of the real samples; () for by size
     validation_fraction: float = 0.15  # share of the real pages held out for validation
     synthetic_validation_lines: int = 500
-    seed: int = 11
+    seed: int = 11  # batch order and dropout
+    # which pages are held out for validation: apart from ``seed``, so that another run over the same
+    # folders (a second fine-tune, another seed) never validates on lines an earlier one trained on
+    split_seed: int = 11
     batch_size: int = 32
     steps: int = 3000
     steps_per_epoch: int = 200
@@ -178,7 +181,7 @@ def prepare_finetune(config: FinetuneConfig, root: Path) -> tuple[TrainConfig, F
     missing = [str(folder) for folder in folders if not folder.is_dir()]
     if missing:
         raise TrainingError(f"no such folder of line pairs: {', '.join(missing)}")
-    real = load_real_lines(folders, charset, geometry, train_config, config.validation_fraction, config.seed,
+    real = load_real_lines(folders, charset, geometry, train_config, config.validation_fraction, config.split_seed,
                            config.line_framing)
     if not real.train.images or not real.validation.images:
         raise TrainingError(f"fine-tuning needs real lines for training and for validation (pages held out); "
