@@ -16,6 +16,8 @@ STAMP   := $(VENV)/.installed
 N ?= 20000
 ## NAME: synthetic data set name: data/synth/$(NAME)
 NAME ?= default
+## SEED: random seed for `make synth` (empty: the config's)
+SEED ?=
 ## WORKERS: parallel worker processes for data generation
 WORKERS ?= 2
 ## SYNTH_CFG: synthetic data configuration
@@ -80,7 +82,7 @@ demo: $(STAMP) ## OCR a sample page the project renders, then the reference page
 	$(PY) scripts/ocr_page.py --demo
 
 synth: $(STAMP) ## generate N synthetic lines into data/synth/$(NAME) (shards, manifest, samples, preview)
-	$(PY) scripts/make_synth.py --config $(SYNTH_CFG) --num-lines $(N) --name $(NAME) --workers $(WORKERS)
+	$(PY) scripts/make_synth.py --config $(SYNTH_CFG) --num-lines $(N) --name $(NAME) --workers $(WORKERS) $(if $(SEED),--seed $(SEED))
 
 synth-preview: $(STAMP) ## write data/synth/$(NAME)/preview.png, a contact sheet of random lines
 	$(PY) scripts/make_synth.py --config $(SYNTH_CFG) --name $(NAME) --preview-only

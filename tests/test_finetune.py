@@ -83,6 +83,9 @@ def test_finetune_starts_from_the_checkpoint_and_records_its_data(tiny_checkpoin
     assert metadata["data"]["start_checkpoint"] == str(tiny_checkpoint)
     assert metadata["data"]["real"][str(real_folder)]["skipped_charset"] == 1
     assert metadata["data"]["synthetic"]["train_lines"] > 0
+    # a fine-tune of this fine-tune records what both saw
+    again = finetune(replace(config, checkpoint=str(tmp_path / "run" / "best")), tmp_path / "again", ROOT, verbose=0)
+    assert again["data"]["start_data"] == metadata["data"]
     assert "synthetic_val_cer" in metadata["metrics"]
     with (tmp_path / "run" / "log.csv").open() as log:
         header = log.readline()

@@ -189,6 +189,9 @@ def prepare_finetune(config: FinetuneConfig, root: Path) -> tuple[TrainConfig, F
                             f"{', '.join(map(str, folders))}")
     description: dict = {"start_checkpoint": str(start), "start_model_sha256": file_sha256(checkpoint.file("model")),
                          "real": real.counts, "real_fraction": config.real_fraction}
+    if checkpoint.metadata.get("data"):
+        # what the starting model had seen, so that a chain of fine-tunes keeps its whole history
+        description["start_data"] = checkpoint.metadata["data"]
     train, synthetic_validation = real.train, None
     real_count = len(real.train.images)
     origin = np.asarray(real.folder_of_train_line)
