@@ -198,7 +198,7 @@ class _Run:
     data_ref: dict[str, Any]
     machine: dict[str, Any]
     started: float
-    average: WeightAverage | None = None
+    average: WeightAverage
     extra_validation: LineSet | None = None  # logged as synthetic_val_cer; does not pick the best
 
     def _validate(self) -> dict[str, float]:
