@@ -268,9 +268,13 @@ def found_out_of_order(references: Sequence[str], hypotheses: Sequence[str]) -> 
     pairs are taken first."""
     refs = [normalize_for_scoring(r, fold=True) for r in references]
     hyps = [normalize_for_scoring(h, fold=True) for h in hypotheses]
-    candidates = sorted((editdistance.eval(r, h) / max(len(r), 1), i, j)
-                        for i, r in enumerate(refs) for j, h in enumerate(hyps)
-                        if h and editdistance.eval(r, h) <= FOUND_MAX_EDIT_FRACTION * len(r))
+    candidates = []
+    for i, ref in enumerate(refs):
+        for j, hyp in enumerate(hyps):
+            edits = editdistance.eval(ref, hyp) if hyp else len(ref) + 1
+            if edits <= FOUND_MAX_EDIT_FRACTION * len(ref):
+                candidates.append((edits / max(len(ref), 1), i, j))
+    candidates.sort()
     taken_refs: set[int] = set()
     taken_hyps: set[int] = set()
     for _, i, j in candidates:

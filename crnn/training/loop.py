@@ -65,13 +65,13 @@ def reseed_random_layers(model: Any, seed: int, epoch: int) -> None:
 
 
 class WeightAverage:
-    """A running mean of a model's floating-point weights (batch-norm statistics included), taken at
-    the ends of epochs; the integer state of the dropout's random streams is left alone."""
+    """A running mean of a model's weights (``model.weights``: the trainable ones and the batch-norm
+    statistics; the dropout's random state is not among them), taken at the ends of epochs."""
 
     FILE = "average.npz"
 
     def __init__(self, model: Any) -> None:
-        self.variables = [v for v in model.weights if "float" in str(v.dtype)]
+        self.variables = list(model.weights)
         self.mean: list[np.ndarray] = []
         self.count = 0
 
@@ -245,7 +245,8 @@ class _Run:
         _save_last(self.run_dir, self.model, self.optimizer, state, self.average)
         plot_learning_curve(log_path, self.run_dir / "learning_curve.png")
         if self.verbose:
-            mean = f", mean of the last {self.average.count} epochs {100 * averaged:.2f}%" if averaged else ""
+            mean = (f", mean of the last {self.average.count} epochs {100 * averaged:.2f}%"
+                    if averaged is not None else "")
             print(f"epoch {state.epoch} step {state.step}: loss {row['loss']:.4f} "
                   f"val CER {100 * metrics['val_cer']:.2f}% exact {100 * metrics['val_exact']:.1f}%{mean} "
                   f"({state.wall_seconds / 60:.1f} min)", file=sys.stderr)
